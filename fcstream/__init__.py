@@ -1,0 +1,90 @@
+"""fcstream: rebuild LLM tool calls from streamed Chat Completions and Responses output, and hand
+each call over the moment the stream's structure proves it finished."""
+
+from ._call import ArgumentBuffer, ToolCall
+from ._errors import (
+    ArgumentsError,
+    ContentTypeError,
+    FcstreamError,
+    HTTPError,
+    HTTPStatusError,
+    IncompleteStreamError,
+    PayloadError,
+    ProtocolError,
+    ProviderError,
+    StreamFormatError,
+    UsageError,
+)
+from ._events import (
+    ArgumentsDelta,
+    CallDone,
+    CallIncomplete,
+    CallStarted,
+    ChoiceDone,
+    ErrorEvent,
+    Event,
+    HostedToolEvent,
+    OtherEvent,
+    ReasoningDelta,
+    RefusalDelta,
+    StreamDone,
+    StreamStarted,
+    TextDelta,
+    Usage,
+)
+from ._iterate import acollect, aiter_calls, aiter_events, collect, iter_calls, iter_events
+from ._parser import StreamParser
+from ._result import StreamResult
+from ._sse import SSEFramer, SSEMessage
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ArgumentBuffer",
+    "ArgumentsDelta",
+    "ArgumentsError",
+    "CallDone",
+    "CallIncomplete",
+    "CallStarted",
+    "ChoiceDone",
+    "ContentTypeError",
+    "ErrorEvent",
+    "Event",
+    "FcstreamError",
+    "HTTPError",
+    "HTTPStatusError",
+    "HostedToolEvent",
+    "IncompleteStreamError",
+    "OtherEvent",
+    "PayloadError",
+    "ProtocolError",
+    "ProviderError",
+    "ReasoningDelta",
+    "RefusalDelta",
+    "SSEFramer",
+    "SSEMessage",
+    "StreamDone",
+    "StreamFormatError",
+    "StreamParser",
+    "StreamResult",
+    "StreamStarted",
+    "TextDelta",
+    "ToolCall",
+    "UsageError",
+    "Usage",
+    "acollect",
+    "aiter_calls",
+    "aiter_events",
+    "collect",
+    "iter_calls",
+    "iter_events",
+]
+
+for _name in __all__:
+    _obj = globals()[_name]
+    if hasattr(_obj, "__module__") and not isinstance(_obj, type(__builtins__)):
+        try:
+            _obj.__module__ = "fcstream"
+        except (AttributeError, TypeError):
+            pass
+del _name, _obj

@@ -1,0 +1,138 @@
+"""What the chat and Responses accumulators share: call bookkeeping, ending calls, reports.
+
+An accumulator takes one framed message at a time and appends the events it causes to ``out``.
+It never raises for bad input: problems become ``ErrorEvent``s, and the parser decides whether
+strict mode turns them into exceptions (after the message was fully applied, so state stays
+consistent and nothing is half-done).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from ._call import Api, ToolCall
+from ._errors import PayloadError, ProtocolError, excerpt
+from ._events import (
+    CallDone,
+    CallIncomplete,
+    ErrorEvent,
+    Event,
+    IncompleteReason,
+    StreamDone,
+    StreamStarted,
+)
+from ._open_call import OpenCall
+from ._sse import SSEMessage, Unterminated
+
+__all__ = ["Accumulator"]
+
+
+class Accumulator:
+    """Base of ``ChatAccumulator`` and ``ResponsesAccumulator``."""
+
+    api: ClassVar[Api]
+
+    def __init__(self) -> None:
+        self._calls: list[OpenCall] = []  # order of first appearance
+        self._open: list[OpenCall] = []  # started or buffered, not yet ended
+        self._started = False  # StreamStarted emitted
+        self._ended = False  # StreamDone emitted
+        self._cut = False  # a call came back incomplete or the provider reported an error
+        self._errored = False  # a provider error was reported
+        self.finish_reasons: dict[int, str] = {}
+
+    # -- the interface the parser uses ---------------------------------------------------
+
+    def handle(self, msg: SSEMessage, out: list[Event]) -> None:
+        raise NotImplementedError
+
+    def finish(self, event_index: int, rest: Unterminated, out: list[Event]) -> None:
+        """Input ended: open calls come back incomplete, then ``StreamDone`` if not yet sent."""
+        if self._ended:
+            if rest.truncated:
+                self.report_protocol(
+                    out,
+                    "unterminated bytes after the end of the stream",
+                    event_index=event_index,
+                    byte_offset=rest.offset,
+                    raw=rest.data,
+                )
+            return
+        self.end_open(out, event_index, "truncated")
+        status = self.status_at_eof(rest)
+        self.stream_done(out, event_index, status, leftover=rest.data if rest.truncated else b"")
+
+    def calls(self) -> list[ToolCall]:
+        """Every call so far in order of first appearance; open ones as incomplete copies."""
+        return [c.snapshot() for c in self._calls]
+
+    # -- helpers for subclasses ----------------------------------------------------------
+
+    def status_at_eof(self, rest: Unterminated) -> str:
+        return "error" if self._errored else "truncated"
+
+    def started(self, out: list[Event], event_index: int, response_id: str | None,
+                model: str | None) -> None:
+        self._started = True
+        out.append(StreamStarted(event_index=event_index, api=self.api,
+                                 response_id=response_id, model=model))
+
+    def new_call(self, call: OpenCall) -> OpenCall:
+        self._calls.append(call)
+        self._open.append(call)
+        return call
+
+    def done(self, out: list[Event], event_index: int, call: OpenCall) -> None:
+        """The structure finished ``call``: ``CallDone``, or ``CallIncomplete`` if nameless."""
+        if call.ended:
+            return
+        self._open.remove(call)
+        if call.name is None:
+            self.report_protocol(
+                out,
+                "a call ended without a name",
+                event_index=event_index,
+                call_id=call.call_id,
+                index=call.index,
+                data=call.args.text(),
+            )
+            self._cut = True
+            out.append(CallIncomplete(event_index=event_index,
+                                      call=call.freeze(complete=False), reason="nameless"))
+            return
+        out.append(CallDone(event_index=event_index, call=call.freeze(complete=True)))
+
+    def cut(self, out: list[Event], event_index: int, call: OpenCall,
+            reason: IncompleteReason) -> None:
+        if call.ended:
+            return
+        self._open.remove(call)
+        self._cut = True
+        out.append(CallIncomplete(event_index=event_index, call=call.freeze(complete=False),
+                                  reason=reason))
+
+    def end_open(self, out: list[Event], event_index: int, reason: IncompleteReason) -> None:
+        """Every call still open comes back incomplete (a cut or the end of input)."""
+        for call in list(self._open):
+            self.cut(out, event_index, call, reason)
+
+    def stream_done(self, out: list[Event], event_index: int, status: str,
+                    leftover: bytes = b"") -> None:
+        self._ended = True
+        complete = status in ("done", "finished", "completed") and not self._cut
+        out.append(StreamDone(event_index=event_index, complete=complete, status=status,
+                              finish_reasons=dict(self.finish_reasons), leftover=leftover))
+
+    def payload_error(self, out: list[Event], msg: SSEMessage, message: str) -> None:
+        out.append(ErrorEvent(event_index=msg.index, error=PayloadError(
+            message, api=self.api, event_index=msg.index, byte_offset=msg.offset,
+            event=msg.event, excerpt=excerpt(msg.data))))
+
+    def report_protocol(self, out: list[Event], message: str, *, event_index: int,
+                        byte_offset: int = -1, event: str = "message", raw: bytes = b"",
+                        call_id: str | None = None, index: int | None = None,
+                        data: str = "") -> None:
+        out.append(ErrorEvent(event_index=event_index, error=ProtocolError(
+            message, api=self.api, event_index=event_index, byte_offset=byte_offset,
+            event=event, excerpt=excerpt(raw or data), call_id=call_id, index=index,
+            data=data)))

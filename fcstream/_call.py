@@ -1,0 +1,238 @@
+"""The one call type both APIs rebuild into, and the buffer its arguments grow in.
+
+``ToolCall`` is frozen: once handed over it never changes, so an agent can run it on another
+thread while the stream goes on. Its ``arguments`` are the exact text the model sent; decoding is
+on demand (``json()``, ``parsed()``), never a condition for finality.
+"""
+
+from __future__ import annotations
+
+import json as _json
+from typing import Any, Final, Literal, TypeVar
+
+import msgspec
+
+from ._errors import ArgumentsError, excerpt
+
+__all__ = ["ArgumentBuffer", "ToolCall"]
+
+T = TypeVar("T")
+
+Api = Literal["chat", "responses"]
+CallType = Literal["function", "custom"]
+
+_DECODE: Final = msgspec.json.Decoder()
+_ENCODE: Final = msgspec.json.Encoder()
+_SCANNER: Final = _json.JSONDecoder()
+
+
+class ArgumentBuffer:
+    """Fragments appended as they come and joined once, when asked.
+
+    ``text += piece`` copies the whole text on every fragment (quadratic); a list append is
+    O(1), and the join is cached until the next append.
+    """
+
+    __slots__ = ("_joined", "_parts", "size")
+
+    def __init__(self) -> None:
+        self._parts: list[str] = []
+        self._joined: str | None = ""
+        self.size = 0
+
+    def append(self, piece: str) -> None:
+        if piece:
+            self._parts.append(piece)
+            self.size += len(piece)
+            self._joined = None
+
+    def text(self) -> str:
+        joined = self._joined
+        if joined is None:
+            joined = "".join(self._parts)
+            self._parts = [joined]
+            self._joined = joined
+        return joined
+
+
+class ToolCall(msgspec.Struct, frozen=True, kw_only=True):
+    """One tool call, rebuilt from either API.
+
+    - ``call_id``: the id the result must echo (chat ``id``, Responses ``call_id``).
+    - ``name``: the tool's name.
+    - ``arguments``: the exact argument text sent (JSON for functions, free text for custom tools).
+    - ``index``: 0-based position among the calls of its choice, in order of first appearance.
+    - ``choice``: the chat choice index (always 0 for Responses).
+    - ``api``: which API streamed it.
+    - ``item_id``: the Responses output item id (``fc_...``), ``None`` for chat.
+    - ``type``: ``"function"`` or ``"custom"`` (free-form input).
+    - ``complete``: ``True`` when the stream's structure finished the call; ``False`` when it was
+      cut (length, content filter, error, truncated input) and ``arguments`` may be a prefix.
+    - ``extra``: provider-specific call metadata kept as sent (e.g. Gemini's
+      ``extra_content.google.thought_signature``), ``None`` when there was none.
+    """
+
+    call_id: str | None
+    name: str | None
+    arguments: str
+    index: int
+    choice: int = 0
+    api: Api = "chat"
+    item_id: str | None = None
+    type: CallType = "function"
+    complete: bool = True
+    extra: dict[str, Any] | None = None
+
+    # -- decoding --------------------------------------------------------------------------
+
+    def json(self) -> Any:
+        """The decoded arguments. Empty text means ``{}`` (a tool without parameters).
+
+        Raises :class:`ArgumentsError` naming the call when the text is not exactly one JSON
+        value; for several values (``{"a":1}{"a":2}``) it says how many it found, and
+        :meth:`values` returns them.
+        """
+        text = self.arguments
+        if not text.strip():
+            return {}
+        try:
+            return _DECODE.decode(text)
+        except msgspec.DecodeError:
+            raise self._arguments_error() from None
+
+    def values(self) -> list[Any]:
+        """Every JSON value in the arguments, in order (C24: several objects packed in one call).
+
+        Raises :class:`ArgumentsError` if the text holds something that is not JSON.
+        """
+        text = self.arguments
+        found: list[Any] = []
+        pos = _skip_space(text, 0)
+        while pos < len(text):
+            try:
+                value, pos = _SCANNER.raw_decode(text, pos)
+            except ValueError:
+                raise self._arguments_error() from None
+            found.append(value)
+            pos = _skip_space(text, pos)
+        return found
+
+    def split(self) -> list[ToolCall]:
+        """One call per JSON value in the arguments (opt-in for C24); ``[self]`` for one value.
+
+        The extra calls get ids ``"<call_id>#<n>"`` (``n`` from 1) so results stay distinct.
+        """
+        values = self.values()
+        if len(values) <= 1:
+            return [self]
+        return [
+            msgspec.structs.replace(
+                self,
+                call_id=self.call_id if n == 0 or self.call_id is None else f"{self.call_id}#{n}",
+                arguments=_ENCODE.encode(value).decode(),
+            )
+            for n, value in enumerate(values)
+        ]
+
+    def parsed(self, type: type[T], *, strict: bool = True) -> T:
+        """Decode the arguments straight into ``type`` (a msgspec Struct, dataclass, TypedDict...).
+
+        Raises :class:`ArgumentsError` for text that is not one JSON value and
+        ``msgspec.ValidationError`` when the value does not fit ``type``.
+        """
+        text = self.arguments if self.arguments.strip() else "{}"
+        try:
+            return msgspec.json.decode(text, type=type, strict=strict)
+        except msgspec.ValidationError:
+            raise
+        except msgspec.DecodeError:
+            raise self._arguments_error() from None
+
+    def _arguments_error(self) -> ArgumentsError:
+        text = self.arguments
+        count = 0
+        pos = _skip_space(text, 0)
+        message = "arguments are not valid JSON"
+        while pos < len(text):
+            try:
+                _, pos = _SCANNER.raw_decode(text, pos)
+            except ValueError:
+                break
+            count += 1
+            pos = _skip_space(text, pos)
+        else:
+            if count > 1:
+                message = f"arguments hold {count} JSON values, not one"
+        return ArgumentsError(
+            message,
+            call_id=self.call_id,
+            name=self.name,
+            index=self.index,
+            values_found=count,
+            position=pos,
+            excerpt=excerpt(text[pos : pos + 120] if pos < len(text) else text[-120:]),
+        )
+
+    # -- shapes for the next request -------------------------------------------------------
+
+    def to_chat(self) -> dict[str, Any]:
+        """The assistant-side tool call in Chat Completions shape (nested ``function``)."""
+        if self.type == "custom":
+            return {
+                "id": self.call_id,
+                "type": "custom",
+                "custom": {"name": self.name, "input": self.arguments},
+            }
+        return {
+            "id": self.call_id,
+            "type": "function",
+            "function": {"name": self.name, "arguments": self.arguments},
+        }
+
+    def to_responses(self) -> dict[str, Any]:
+        """The call as a Responses input item (flat; ``call_id`` plus the item ``id`` if known)."""
+        item: dict[str, Any]
+        if self.type == "custom":
+            item = {
+                "type": "custom_tool_call",
+                "call_id": self.call_id,
+                "name": self.name,
+                "input": self.arguments,
+            }
+        else:
+            item = {
+                "type": "function_call",
+                "call_id": self.call_id,
+                "name": self.name,
+                "arguments": self.arguments,
+            }
+        if self.item_id is not None:
+            item["id"] = self.item_id
+        return item
+
+    def result(
+        self, output: Any, *, api: Api | None = None, item_id: str | None = None
+    ) -> dict[str, Any]:
+        """The item that sends ``output`` back for this call.
+
+        Chat: ``{"role": "tool", "tool_call_id": ..., "content": ...}``; Responses:
+        ``{"type": "function_call_output", "call_id": ..., "output": ...}`` (or
+        ``custom_tool_call_output``). ``api`` defaults to the API the call came from;
+        ``item_id`` adds an ``id`` to a Responses item (some gateways require one). ``output``
+        that is not a string is sent as JSON text.
+        """
+        text = output if isinstance(output, str) else _ENCODE.encode(output).decode()
+        if (api or self.api) == "chat":
+            return {"role": "tool", "tool_call_id": self.call_id, "content": text}
+        kind = "custom_tool_call_output" if self.type == "custom" else "function_call_output"
+        item: dict[str, Any] = {"type": kind, "call_id": self.call_id, "output": text}
+        if item_id is not None:
+            item["id"] = item_id
+        return item
+
+
+def _skip_space(text: str, pos: int) -> int:
+    n = len(text)
+    while pos < n and text[pos] in " \t\r\n":
+        pos += 1
+    return pos

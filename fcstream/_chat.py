@@ -1,0 +1,360 @@
+"""ChatAccumulator: ``chat.completion.chunk`` payloads in, events out.
+
+Correlation (quirks.md): a fragment whose non-empty ``id`` differs from the id of the call at its
+``index`` starts a new call (C03); otherwise it belongs to the call at its ``index``; a fragment
+with neither ``index`` nor a new ``id`` belongs to the most recent call of its choice (C01).
+``id``, ``name`` and ``type`` are taken once; empty strings are ignored (C04, C05, C06).
+
+Finality: a call is final when another call starts in the same choice, when that choice sends a
+``finish_reason``, or at ``[DONE]`` -- never because its arguments parse. ``length`` and
+``content_filter`` (and an error object) cut the open calls instead: they come back incomplete.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import msgspec
+
+from . import _wire_chat as wire
+from ._accumulator import Accumulator
+from ._errors import ProviderError, excerpt
+from ._events import (
+    ArgumentsDelta,
+    CallStarted,
+    ChoiceDone,
+    ErrorEvent,
+    Event,
+    IncompleteReason,
+    OtherEvent,
+    ReasoningDelta,
+    RefusalDelta,
+    TextDelta,
+    Usage,
+)
+from ._open_call import OpenCall
+from ._sse import SSEMessage, Unterminated
+
+__all__ = ["ChatAccumulator"]
+
+CUT_REASONS: Final[dict[str, IncompleteReason]] = {
+    "length": "length",
+    "max_tokens": "length",
+    "model_length": "length",
+    "content_filter": "content_filter",
+    "error": "error",
+    "abort": "error",
+}
+"""Finish reasons that may have cut an open call short (F3); anything else finishes it."""
+
+_DONE: Final = b"[DONE]"
+
+
+class _Choice:
+    __slots__ = ("by_id", "by_index", "count", "finished", "index", "last", "open")
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+        self.by_index: dict[int, OpenCall] = {}
+        self.by_id: dict[str, OpenCall] = {}
+        self.last: OpenCall | None = None
+        self.open: list[OpenCall] = []
+        self.count = 0
+        self.finished = False
+
+
+class ChatAccumulator(Accumulator):
+    api = "chat"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._choices: dict[int, _Choice] = {}
+        self._done = False
+
+    # -- messages ------------------------------------------------------------------------
+
+    def handle(self, msg: SSEMessage, out: list[Event]) -> None:
+        data = msg.data
+        if self._ended:
+            self.report_protocol(out, "data after the end of the stream", event_index=msg.index,
+                                 byte_offset=msg.offset, event=msg.event, raw=data)
+            return
+        if data == _DONE or data.strip() == _DONE:
+            self._on_done(msg, out)
+            return
+        try:
+            chunk: wire.ChatChunk | wire.LooseChatChunk = wire.CHUNK.decode(data)
+        except msgspec.ValidationError:
+            try:
+                chunk = wire.LOOSE_CHUNK.decode(data)
+            except msgspec.DecodeError as exc:
+                self.payload_error(out, msg, f"not a chat.completion.chunk: {exc}")
+                return
+        except msgspec.DecodeError as exc:
+            self.payload_error(out, msg, f"invalid JSON: {exc}")
+            return
+
+        if not self._started and (chunk.id or chunk.model):
+            self.started(out, msg.index, chunk.id or None, chunk.model or None)
+        choices = chunk.choices
+        if choices:
+            for choice in choices:
+                self._choice(msg, choice, out)
+        usage = wire.raw_value(chunk.usage)
+        if usage is None and (groq := wire.raw_value(chunk.x_groq)) is not None:
+            usage = wire.raw_value(wire.GROQ_EXTRA.decode(groq).usage)
+        if usage is not None:
+            value = wire.ANY.decode(usage)
+            if isinstance(value, dict):
+                out.append(Usage(event_index=msg.index, usage=value))
+        error = wire.raw_value(chunk.error)
+        if error is not None or chunk.object == "error" or msg.event == "error":
+            self._on_error(msg, error, out)
+        elif choices is None and usage is None:
+            self._other(msg, out)
+
+    def _choice(
+        self, msg: SSEMessage, choice: wire.Choice | wire.LooseChoice, out: list[Event]
+    ) -> None:
+        state = self._choices.get(choice.index)
+        if state is None:
+            state = self._choices[choice.index] = _Choice(choice.index)
+        delta = choice.delta
+        if delta is not None:
+            i = msg.index
+            c = choice.index
+            if delta.reasoning_content:
+                out.append(ReasoningDelta(event_index=i, choice=c, text=delta.reasoning_content,
+                                          source="reasoning_content"))
+            if delta.reasoning:
+                out.append(ReasoningDelta(event_index=i, choice=c, text=delta.reasoning,
+                                          source="reasoning"))
+            content = delta.content
+            if content:
+                if isinstance(content, str):
+                    out.append(TextDelta(event_index=i, choice=c, text=content))
+                else:
+                    self._content_parts(i, c, content, out)
+            if delta.refusal:
+                out.append(RefusalDelta(event_index=i, choice=c, text=delta.refusal))
+            if delta.tool_calls:
+                for fragment in delta.tool_calls:
+                    self._fragment(msg, state, fragment, out)
+        if choice.finish_reason:
+            self._finish_choice(msg, state, choice.finish_reason, out)
+
+    def _content_parts(
+        self, i: int, c: int, parts: list[wire.ContentPart], out: list[Event]
+    ) -> None:
+        """Mistral's list content (C17): text parts are text, thinking parts are reasoning."""
+        for part in parts:
+            if part.type == "thinking" and part.thinking is not None:
+                text = _flatten_text(wire.ANY.decode(part.thinking))
+                if text:
+                    out.append(ReasoningDelta(event_index=i, choice=c, text=text,
+                                              source="thinking"))
+            elif part.text:
+                out.append(TextDelta(event_index=i, choice=c, text=part.text))
+
+    # -- tool call fragments -------------------------------------------------------------
+
+    def _fragment(
+        self,
+        msg: SSEMessage,
+        state: _Choice,
+        frag: wire.ToolCallDelta | wire.LooseToolCallDelta,
+        out: list[Event],
+    ) -> None:
+        fid = frag.id or None
+        fn = frag.function
+        name = (fn.name or None) if fn is not None else None
+        args = self._arguments(msg, fn, out)
+
+        call = self._find(state, frag.index, fid)
+        if call is None:
+            call = self._open_call(msg, state, frag.index, fid, name, out)
+        elif call.ended:
+            self.report_protocol(
+                out,
+                f"a fragment for call {call.index} of choice {state.index} after it was final",
+                event_index=msg.index, byte_offset=msg.offset, event=msg.event, raw=msg.data,
+                call_id=call.call_id, index=call.index, data=args)
+            return
+        else:
+            if fid is not None and call.call_id is None:
+                call.call_id = fid
+                state.by_id[fid] = call
+            if name is not None and call.name is None:
+                call.name = name
+        if frag.type == "custom" and not call.started:
+            call.type = "custom"
+        extra = wire.raw_value(frag.extra_content)
+        if extra is not None:
+            call.extra = {**(call.extra or {}), "extra_content": wire.ANY.decode(extra)}
+
+        if call.started:
+            if args:
+                call.args.append(args)
+                out.append(ArgumentsDelta(event_index=msg.index, choice=state.index,
+                                          index=call.index, delta=args))
+            return
+        call.args.append(args)
+        if call.name is not None:  # arguments may come before the name (C09): start now
+            call.started = True
+            out.append(CallStarted(event_index=msg.index, choice=state.index, index=call.index,
+                                   call_id=call.call_id, name=call.name, type=call.type))
+            if call.args.size:
+                out.append(ArgumentsDelta(event_index=msg.index, choice=state.index,
+                                          index=call.index, delta=call.args.text()))
+
+    def _find(self, state: _Choice, index: int | None, fid: str | None) -> OpenCall | None:
+        if index is not None:
+            call = state.by_index.get(index)
+            if call is None:
+                return state.by_id.get(fid) if fid is not None else None
+            if fid is None or call.call_id is None or call.call_id == fid:
+                return call
+            return None  # C03: same index, new id: a new call
+        last = state.last
+        if fid is None:
+            return last
+        if last is not None and (last.call_id == fid or (last.call_id is None and not last.ended)):
+            return last
+        return state.by_id.get(fid)
+
+    def _open_call(
+        self,
+        msg: SSEMessage,
+        state: _Choice,
+        key: int | None,
+        fid: str | None,
+        name: str | None,
+        out: list[Event],
+    ) -> OpenCall:
+        if state.finished:
+            self.report_protocol(
+                out, f"a new call in choice {state.index} after its finish_reason",
+                event_index=msg.index, byte_offset=msg.offset, event=msg.event, raw=msg.data,
+                call_id=fid, index=state.count)
+        for previous in list(state.open):  # another call starts: the open ones are final
+            self._end(out, msg.index, state, previous)
+        call = self.new_call(OpenCall("chat", state.index, state.count, call_id=fid, name=name))
+        state.count += 1
+        state.open.append(call)
+        state.last = call
+        if key is not None:
+            state.by_index[key] = call
+        if fid is not None:
+            state.by_id[fid] = call
+        return call
+
+    def _arguments(
+        self, msg: SSEMessage, fn: wire.FunctionDelta | wire.LooseFunctionDelta | None,
+        out: list[Event]
+    ) -> str:
+        if fn is None:
+            return ""
+        args = fn.arguments
+        if isinstance(args, str):
+            return args
+        raw = wire.raw_value(args) if args is not None else None
+        if raw is None:
+            return ""
+        # C12: arguments sent as JSON, not a string: keep the exact text
+        if raw[:1] == b'"':
+            text: str = wire.ANY.decode(raw)
+            return text
+        self.report_protocol(out, "arguments sent as a JSON value instead of a string",
+                             event_index=msg.index, byte_offset=msg.offset, event=msg.event,
+                             raw=msg.data, data=raw.decode("utf-8", "replace"))
+        return raw.decode("utf-8", "replace")
+
+    # -- ends ----------------------------------------------------------------------------
+
+    def _end(self, out: list[Event], event_index: int, state: _Choice, call: OpenCall) -> None:
+        state.open.remove(call)
+        self.done(out, event_index, call)
+
+    def _finish_choice(
+        self, msg: SSEMessage, state: _Choice, reason: str, out: list[Event]
+    ) -> None:
+        if state.finished:
+            return  # a repeated finish_reason adds nothing
+        state.finished = True
+        self.finish_reasons[state.index] = reason
+        cut = CUT_REASONS.get(reason)
+        for call in list(state.open):
+            state.open.remove(call)
+            if cut is None:
+                self.done(out, msg.index, call)
+            else:
+                self.cut(out, msg.index, call, cut)
+        out.append(ChoiceDone(event_index=msg.index, choice=state.index, finish_reason=reason))
+
+    def _on_done(self, msg: SSEMessage, out: list[Event]) -> None:
+        for state in self._choices.values():
+            for call in list(state.open):
+                self._end(out, msg.index, state, call)
+        self.stream_done(out, msg.index, "error" if self._errored else "done")
+
+    def _on_error(self, msg: SSEMessage, error: bytes | None, out: list[Event]) -> None:
+        message, kind, code = _error_fields(msg.data, error)
+        for state in self._choices.values():
+            state.open.clear()
+        self.end_open(out, msg.index, "error")
+        self._errored = True
+        self._cut = True
+        out.append(ErrorEvent(event_index=msg.index, error=ProviderError(
+            message, api="chat", code=code, type=kind, event_index=msg.index,
+            raw=bytes(msg.data))))
+
+    def _other(self, msg: SSEMessage, out: list[Event]) -> None:
+        probe = wire.ANY.decode(msg.data)
+        kind = probe.get("type") if isinstance(probe, dict) else None
+        if isinstance(kind, str) and kind.startswith("response."):
+            self.report_protocol(
+                out, "a Responses API event on a Chat Completions stream (wrong endpoint or "
+                "api=?)", event_index=msg.index, byte_offset=msg.offset, event=msg.event,
+                raw=msg.data)
+            return
+        out.append(OtherEvent(event_index=msg.index, type=msg.event, raw=bytes(msg.data)))
+
+    def status_at_eof(self, rest: Unterminated) -> str:
+        if self._errored:
+            return "error"
+        states = self._choices.values()
+        if states and all(s.finished for s in states) and not rest.truncated:
+            return "finished"  # every choice finished, no [DONE] (e.g. Writer)
+        return "truncated"
+
+
+def _error_fields(data: bytes, error: bytes | None) -> tuple[str, str | None, str | None]:
+    """Message, type and code of an error object, or of a top-level error payload."""
+    if error is not None:
+        if error[:1] != b"{":
+            return str(wire.ANY.decode(error)), None, None
+        try:
+            body = wire.ERROR_BODY.decode(error)
+        except msgspec.DecodeError:
+            return excerpt(error), None, None
+    else:
+        try:
+            body = wire.ERROR_BODY.decode(data)
+        except msgspec.DecodeError:
+            return excerpt(data), None, None
+    code = body.code
+    return (body.message or excerpt(data), body.type,
+            None if code is None else str(code))
+
+
+def _flatten_text(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return "".join(_flatten_text(v) for v in value)
+    if isinstance(value, dict):
+        text = value.get("text")
+        if isinstance(text, str):
+            return text
+        return _flatten_text(value.get("thinking", ""))
+    return ""

@@ -1,0 +1,207 @@
+"""StreamParser: framing + decoding + accumulation, sans-I/O.
+
+The contract:
+
+1. ``feed(data) -> list[Event]`` takes any bytes-like chunk (empty too) and returns every event
+   it completed, in order: if one SSE event closes call 0 and opens call 1, both come back.
+2. ``finish() -> list[Event]`` ends input: open calls come back as ``CallIncomplete`` (never as
+   ``CallDone``), then ``StreamDone`` if the stream did not end itself. After it, ``feed()``
+   raises ``UsageError``.
+3. ``feed_event(event, data)`` takes already-framed input (httpx-sse, the openai SDK) and reaches
+   the same accumulator code.
+4. The core never reads, awaits, sleeps or logs.
+
+Strict mode (the default) raises ``PayloadError``/``ProtocolError`` for bad input, after the
+offending SSE event was fully applied; the exception's ``.events`` holds every event that call
+completed, and the events framed after it wait for the next call, so raising loses nothing.
+Lenient mode returns the same errors as ``ErrorEvent``s. Provider errors are always events.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Final, Literal
+
+import msgspec
+
+from ._accumulator import Accumulator
+from ._call import Api, ToolCall
+from ._chat import ChatAccumulator
+from ._errors import PayloadError, StreamFormatError, UsageError, excerpt
+from ._events import ErrorEvent, Event
+from ._sse import DEFAULT_MAX_EVENT_BYTES, SSEFramer, SSEMessage
+
+__all__ = ["StreamParser"]
+
+ApiChoice = Literal["auto", "chat", "responses"]
+
+
+class _Probe(msgspec.Struct, gc=False):
+    type: str | None = None
+
+
+_PROBE: Final = msgspec.json.Decoder(_Probe)
+
+
+def _responses_accumulator() -> Accumulator:
+    from ._responses import ResponsesAccumulator
+
+    return ResponsesAccumulator()
+
+
+class StreamParser:
+    """Rebuilds tool calls from a Chat Completions or Responses event stream.
+
+    ``api="auto"`` decides from the first JSON payload (a ``response.*`` type or SSE event name
+    means Responses; anything else is chat). ``strict`` chooses between raising and reporting
+    bad input (see the module docstring). ``max_event_bytes`` caps one SSE event.
+    """
+
+    def __init__(
+        self,
+        api: ApiChoice = "auto",
+        *,
+        strict: bool = True,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+    ) -> None:
+        if api not in ("auto", "chat", "responses"):
+            raise UsageError(f"api must be 'auto', 'chat' or 'responses', not {api!r}")
+        self.strict = strict
+        self._framer = SSEFramer(max_event_bytes=max_event_bytes)
+        self._acc: Accumulator | None = None
+        if api == "chat":
+            self._acc = ChatAccumulator()
+        elif api == "responses":
+            self._acc = _responses_accumulator()
+        self._pending: deque[SSEMessage] = deque()
+        self._count = 0  # messages handed to feed_event (the framer counts its own)
+        self._finished = False
+
+    # -- properties ------------------------------------------------------------------------
+
+    @property
+    def api(self) -> Api | None:
+        """The API being parsed, ``None`` while ``"auto"`` has not seen a payload yet."""
+        return self._acc.api if self._acc is not None else None
+
+    @property
+    def calls(self) -> list[ToolCall]:
+        """Every call so far, in order of first appearance; open ones with ``complete=False``."""
+        return self._acc.calls() if self._acc is not None else []
+
+    @property
+    def finish_reasons(self) -> dict[int, str]:
+        return dict(self._acc.finish_reasons) if self._acc is not None else {}
+
+    @property
+    def events_seen(self) -> int:
+        """How many SSE events were dispatched so far."""
+        return self._framer.dispatched + self._count
+
+    @property
+    def sse(self) -> SSEFramer:
+        """The framer, for its ``last_event_id`` and ``retry``."""
+        return self._framer
+
+    # -- input -----------------------------------------------------------------------------
+
+    def feed(self, data: bytes | bytearray | memoryview, /) -> list[Event]:
+        """Frame and apply ``data``; return the events it completed.
+
+        Raises ``UsageError`` after ``finish()``, ``StreamFormatError`` for unframeable input
+        (sticky), and in strict mode ``PayloadError``/``ProtocolError`` (not sticky).
+        """
+        if self._finished:
+            raise UsageError("feed() after finish()")
+        out: list[Event] = []
+        if data:
+            try:
+                self._pending.extend(self._framer.feed(data))
+            except StreamFormatError as exc:
+                self._pending.extend(exc.events)  # messages framed before the error
+                self._run(out)
+                exc.events = out
+                raise
+        self._run(out)
+        return out
+
+    def feed_event(self, event: str | None, data: str | bytes, /) -> list[Event]:
+        """Apply one already-framed SSE event (``event`` type, ``data`` payload)."""
+        if self._finished:
+            raise UsageError("feed_event() after finish()")
+        raw = data.encode() if isinstance(data, str) else bytes(data)
+        index = self._framer.dispatched + self._count
+        self._count += 1
+        self._pending.append(SSEMessage(event or "message", raw, "", None, -1, index))
+        out: list[Event] = []
+        self._run(out)
+        return out
+
+    def finish(self) -> list[Event]:
+        """End input. Returns pending events, open calls as ``CallIncomplete``, ``StreamDone``.
+
+        Idempotent in effect: a second call raises ``UsageError``.
+        """
+        if self._finished:
+            raise UsageError("finish() called twice")
+        out: list[Event] = []
+        self._run(out)
+        self._finished = True
+        rest = self._framer.finish()
+        if self._acc is None:
+            self._acc = ChatAccumulator()  # nothing decided the API: report as an empty chat
+        self._acc.finish(self.events_seen, rest, out)
+        self._raise_first_error(out, 0)
+        return out
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _run(self, out: list[Event]) -> None:
+        pending = self._pending
+        while pending:
+            msg = pending.popleft()
+            start = len(out)
+            acc = self._acc
+            if acc is None:
+                acc = self._detect(msg, out)
+                if acc is None:
+                    if self.strict:
+                        self._raise_first_error(out, start)
+                    continue
+            acc.handle(msg, out)
+            if self.strict:
+                self._raise_first_error(out, start)
+
+    def _raise_first_error(self, out: list[Event], start: int) -> None:
+        if not self.strict:
+            return
+        for i in range(start, len(out)):
+            event = out[i]
+            if isinstance(event, ErrorEvent) and isinstance(event.error, PayloadError):
+                error = event.error
+                del out[i]
+                error.events = out
+                raise error
+
+    def _detect(self, msg: SSEMessage, out: list[Event]) -> Accumulator | None:
+        data = msg.data
+        if msg.event.startswith("response."):
+            self._acc = _responses_accumulator()
+        elif data.strip() == b"[DONE]":
+            self._acc = ChatAccumulator()
+        else:
+            try:
+                probe = _PROBE.decode(data)
+            except msgspec.ValidationError:
+                probe = _Probe()
+            except msgspec.DecodeError as exc:
+                out.append(ErrorEvent(event_index=msg.index, error=PayloadError(
+                    f"invalid JSON: {exc}", api=None, event_index=msg.index,
+                    byte_offset=msg.offset, event=msg.event, excerpt=excerpt(data))))
+                return None
+            kind = probe.type
+            if kind is not None and (kind.startswith("response.") or kind == "error"):
+                self._acc = _responses_accumulator()
+            else:
+                self._acc = ChatAccumulator()
+        return self._acc

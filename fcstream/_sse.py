@@ -1,0 +1,295 @@
+"""Server-sent events framing, incremental and sans-I/O: bytes in, messages out.
+
+Follows the WHATWG HTML "event stream" interpretation rules: LF, CRLF and lone CR end lines (a
+CRLF split across two chunks is one line end), one leading UTF-8 BOM is dropped, ``:`` starts a
+comment, a field without a colon has an empty value, one space after the colon is dropped,
+``data`` lines are joined with ``\\n``, an ``id`` containing NUL is ignored, ``retry`` is taken
+only when it is all ASCII digits, the event type defaults to ``message`` and a block without data
+is not dispatched. A block still open when input ends is not dispatched: ``finish()`` reports it
+with its bytes.
+
+Goal: cost linear in the bytes fed, whatever the chunking. The framer remembers how far it has
+searched for a line end (``_scan``), so a 1 MB line fed one byte at a time is searched once, and
+it compacts its buffer only when the consumed prefix is at least half of it, so the memmove cost
+is amortised O(1) per byte. Payloads stay ``bytes``: msgspec decodes them without a str copy.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+import msgspec
+
+from ._errors import StreamFormatError, excerpt
+
+__all__ = ["DEFAULT_MAX_EVENT_BYTES", "SSEFramer", "SSEMessage", "Unterminated"]
+
+DEFAULT_MAX_EVENT_BYTES: Final = 64 * 1024 * 1024
+"""Cap on one event's bytes: far above any real tool call, low enough to stop a runaway line."""
+
+_BOM: Final = b"\xef\xbb\xbf"
+_EOL: Final = re.compile(rb"[\r\n]")
+_CR: Final = 0x0D
+_LF: Final = 0x0A
+_COLON: Final = 0x3A
+_SPACE: Final = 0x20
+
+
+class SSEMessage(msgspec.Struct, frozen=True, gc=False):
+    """One dispatched event.
+
+    ``data`` is the joined data buffer as bytes; ``id`` the last-event-ID buffer at dispatch
+    (``""`` if never set); ``retry`` the latest valid reconnection time so far (``None`` if
+    none); ``offset`` the stream byte offset where the event's block starts; ``index`` the
+    0-based ordinal among dispatched events.
+    """
+
+    event: str
+    data: bytes
+    id: str
+    retry: int | None
+    offset: int
+    index: int
+
+
+class Unterminated(msgspec.Struct, frozen=True, gc=False):
+    """What was left when input ended: the open block's bytes and whether it held an event.
+
+    ``truncated`` is true when the leftover would have become (part of) an event: data lines
+    without their closing blank line, or an unterminated field line. A trailing comment or blank
+    space is not a truncation.
+    """
+
+    data: bytes
+    offset: int
+    truncated: bool
+
+
+class SSEFramer:
+    """Turns chunks of an event stream into :class:`SSEMessage` objects.
+
+    ``feed()`` accepts any bytes-like chunk, empty ones included, and returns the messages it
+    completed. ``finish()`` ends input and returns what was left unterminated. A chunk that
+    pushes one event over ``max_event_bytes`` raises :class:`StreamFormatError`; the framer
+    then refuses further input (the stream cannot be re-synchronised reliably).
+    """
+
+    __slots__ = (
+        "_base",
+        "_block_bytes",
+        "_block_start",
+        "_bom_done",
+        "_broken",
+        "_buf",
+        "_count",
+        "_cr_mode",
+        "_event",
+        "_last_id",
+        "_max",
+        "_parts",
+        "_pos",
+        "_retry",
+        "_scan",
+        "_skip_lf",
+    )
+
+    def __init__(self, *, max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> None:
+        self._buf = bytearray()
+        self._base = 0  # stream offset of _buf[0]
+        self._pos = 0  # start of the next unconsumed line, in _buf
+        self._scan = 0  # where the search for the next line end resumes, in _buf
+        self._block_start = 0  # start of the open block, in _buf
+        self._block_bytes = 0
+        self._skip_lf = False  # the last line ended with a CR at the end of a chunk
+        self._cr_mode = False  # a CR was ever seen: search for both line-end bytes
+        self._bom_done = False
+        self._broken = False
+        self._parts: list[bytes] = []
+        self._event = ""
+        self._last_id = ""
+        self._retry: int | None = None
+        self._count = 0
+        self._max = max_event_bytes
+
+    @property
+    def bytes_fed(self) -> int:
+        """Total bytes received so far."""
+        return self._base + len(self._buf)
+
+    @property
+    def dispatched(self) -> int:
+        """How many events were dispatched so far."""
+        return self._count
+
+    @property
+    def last_event_id(self) -> str:
+        return self._last_id
+
+    @property
+    def retry(self) -> int | None:
+        return self._retry
+
+    def feed(self, data: bytes | bytearray | memoryview) -> list[SSEMessage]:
+        """Frame ``data``; return every message it completed, in order.
+
+        Raises :class:`StreamFormatError` when one event exceeds the size cap (sticky).
+        """
+        if self._broken:
+            raise StreamFormatError(
+                "the stream could not be framed earlier; no further input is read",
+                byte_offset=self.bytes_fed,
+            )
+        if not data:
+            return []
+        buf = self._buf
+        buf += data
+        if not self._cr_mode and b"\r" in data:
+            self._cr_mode = True
+        if self._skip_lf:
+            self._skip_lf = False
+            if buf[self._pos] == _LF:  # the second half of a CRLF split across chunks
+                if self._block_start == self._pos:
+                    self._block_start += 1
+                self._pos += 1
+                self._scan = self._pos
+        if not self._bom_done:
+            if len(buf) < 3 and _BOM.startswith(buf):
+                return []
+            self._bom_done = True
+            if buf.startswith(_BOM):
+                self._pos = self._scan = self._block_start = 3
+        out: list[SSEMessage] = []
+        try:
+            self._lines(out)
+        except StreamFormatError as exc:
+            exc.events = out  # the messages completed before the oversized one
+            raise
+        self._compact()
+        return out
+
+    def finish(self) -> Unterminated:
+        """End input; return the bytes of the block left open (maybe empty)."""
+        buf = self._buf
+        if not self._bom_done and buf == _BOM[: len(buf)]:
+            rest = b""
+        else:
+            rest = bytes(buf[self._block_start :])
+        offset = self._base + self._block_start
+        tail = buf[self._pos :]
+        open_line = bool(tail) and tail[0] != _COLON
+        truncated = bool(self._parts) or open_line
+        self._buf = bytearray()
+        self._base += len(buf)
+        self._pos = self._scan = self._block_start = 0
+        self._parts = []
+        self._broken = True
+        return Unterminated(rest, offset, truncated)
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _lines(self, out: list[SSEMessage]) -> None:
+        buf = self._buf
+        pos = self._pos
+        scan = self._scan
+        end = len(buf)
+        find = buf.find
+        search = _EOL.search if self._cr_mode else None
+        while True:
+            if search is None:
+                eol = find(b"\n", scan)
+                if eol < 0:
+                    break
+                nxt = eol + 1
+            else:
+                m = search(buf, scan)
+                if m is None:
+                    break
+                eol = m.start()
+                nxt = eol + 1
+                if buf[eol] == _CR:
+                    if nxt == end:
+                        self._skip_lf = True
+                    elif buf[nxt] == _LF:
+                        nxt += 1
+            if eol == pos:
+                self._dispatch(out, nxt)
+            elif buf[pos] != _COLON:
+                self._field(pos, eol)
+            pos = scan = nxt
+        self._pos = pos
+        self._scan = end
+        if end - pos > self._max - self._block_bytes:
+            self._too_big(pos)
+
+    def _field(self, start: int, stop: int) -> None:
+        buf = self._buf
+        if buf.startswith(b"data:", start):
+            value_at = start + 5
+            if value_at < stop and buf[value_at] == _SPACE:
+                value_at += 1
+            value = bytes(buf[value_at:stop])
+            self._parts.append(value)
+            self._block_bytes += len(value) + 1
+            if self._block_bytes > self._max:
+                self._too_big(start)
+            return
+        colon = buf.find(b":", start, stop)
+        if colon < 0:
+            name = bytes(buf[start:stop])
+            raw = b""
+        else:
+            name = bytes(buf[start:colon])
+            value_at = colon + 1
+            if value_at < stop and buf[value_at] == _SPACE:
+                value_at += 1
+            raw = bytes(buf[value_at:stop])
+        if name == b"data":  # "data" with no colon: an empty data line
+            self._parts.append(raw)
+            self._block_bytes += 1
+        elif name == b"event":
+            self._event = raw.decode("utf-8", "replace")
+        elif name == b"id":
+            if b"\x00" not in raw:
+                self._last_id = raw.decode("utf-8", "replace")
+        elif name == b"retry":
+            if raw and raw.isdigit():  # bytes.isdigit is ASCII-only, as the standard asks
+                self._retry = int(raw)
+        # any other field name is ignored, as the standard says
+
+    def _dispatch(self, out: list[SSEMessage], next_block: int) -> None:
+        parts = self._parts
+        if parts:
+            data = parts[0] if len(parts) == 1 else b"\n".join(parts)
+            out.append(
+                SSEMessage(
+                    self._event or "message",
+                    data,
+                    self._last_id,
+                    self._retry,
+                    self._base + self._block_start,
+                    self._count,
+                )
+            )
+            self._count += 1
+            self._parts = []
+        self._event = ""
+        self._block_bytes = 0
+        self._block_start = next_block
+
+    def _compact(self) -> None:
+        keep = self._block_start
+        if keep and keep * 2 >= len(self._buf):
+            del self._buf[:keep]
+            self._base += keep
+            self._pos -= keep
+            self._scan -= keep
+            self._block_start = 0
+
+    def _too_big(self, at: int) -> None:
+        self._broken = True
+        raise StreamFormatError(
+            f"an event exceeds max_event_bytes={self._max}",
+            byte_offset=self._base + at,
+            excerpt=excerpt(self._buf[at : at + 200]),
+        )

@@ -1,0 +1,135 @@
+"""View Structs for ``chat.completion.chunk`` payloads: only the fields fcstream reads.
+
+Unknown fields are skipped unbuilt by msgspec, so stray provider fields (C16) cost nothing and
+never break a stream. Two decoders, both built once at import:
+
+- ``CHUNK`` expects the common shape (``arguments`` and ``content`` as strings);
+- ``LOOSE_CHUNK`` is tried only when ``CHUNK`` rejects a payload's *shape*: it reads
+  ``arguments`` sent as a JSON object (C12) and ``content`` sent as a list of parts (C17) as raw
+  JSON, keeping their exact text. Paying for it only on rare payloads keeps the hot path lean.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import msgspec
+
+__all__ = ["CHUNK", "LOOSE_CHUNK", "ChatChunk", "ContentPart", "LooseChatChunk", "raw_value"]
+
+_ABSENT: Final = msgspec.Raw()
+"""Default for optional raw fields: msgspec cannot put ``Raw`` in a union with ``None``."""
+
+
+def raw_value(raw: msgspec.Raw) -> bytes | None:
+    """The raw JSON of an optional field, ``None`` when it was absent or ``null``."""
+    if not len(raw):
+        return None
+    value = bytes(raw)
+    return None if value == b"null" else value
+
+
+class FunctionDelta(msgspec.Struct, gc=False):
+    name: str | None = None
+    arguments: str | None = None
+
+
+class ToolCallDelta(msgspec.Struct, gc=False):
+    index: int | None = None
+    id: str | None = None
+    type: str | None = None
+    function: FunctionDelta | None = None
+    extra_content: msgspec.Raw = _ABSENT
+
+
+class Delta(msgspec.Struct, gc=False):
+    content: str | None = None
+    refusal: str | None = None
+    reasoning_content: str | None = None
+    reasoning: str | None = None
+    tool_calls: list[ToolCallDelta] | None = None
+
+
+class Choice(msgspec.Struct, gc=False):
+    index: int = 0
+    delta: Delta | None = None
+    finish_reason: str | None = None
+
+
+class ChatChunk(msgspec.Struct, gc=False):
+    id: str | None = None
+    model: str | None = None
+    object: str | None = None
+    choices: list[Choice] | None = None
+    usage: msgspec.Raw = _ABSENT
+    x_groq: msgspec.Raw = _ABSENT
+    error: msgspec.Raw = _ABSENT
+    message: msgspec.Raw = _ABSENT
+
+
+# -- the tolerant shape, for payloads the fast one rejects ----------------------------------
+
+
+class ContentPart(msgspec.Struct, gc=False):
+    """One part of a ``content`` list (Mistral): ``text`` or ``thinking`` parts."""
+
+    type: str = "text"
+    text: str | None = None
+    thinking: msgspec.Raw = _ABSENT
+
+
+class LooseFunctionDelta(msgspec.Struct, gc=False):
+    name: str | None = None
+    arguments: msgspec.Raw = _ABSENT
+
+
+class LooseToolCallDelta(msgspec.Struct, gc=False):
+    index: int | None = None
+    id: str | None = None
+    type: str | None = None
+    function: LooseFunctionDelta | None = None
+    extra_content: msgspec.Raw = _ABSENT
+
+
+class LooseDelta(msgspec.Struct, gc=False):
+    content: str | list[ContentPart] | None = None
+    refusal: str | None = None
+    reasoning_content: str | None = None
+    reasoning: str | None = None
+    tool_calls: list[LooseToolCallDelta] | None = None
+
+
+class LooseChoice(msgspec.Struct, gc=False):
+    index: int = 0
+    delta: LooseDelta | None = None
+    finish_reason: str | None = None
+
+
+class LooseChatChunk(msgspec.Struct, gc=False):
+    id: str | None = None
+    model: str | None = None
+    object: str | None = None
+    choices: list[LooseChoice] | None = None
+    usage: msgspec.Raw = _ABSENT
+    x_groq: msgspec.Raw = _ABSENT
+    error: msgspec.Raw = _ABSENT
+    message: msgspec.Raw = _ABSENT
+
+
+class ErrorBody(msgspec.Struct, gc=False):
+    """An ``error`` object (or a top-level error payload, vLLM style)."""
+
+    message: str | None = None
+    type: str | None = None
+    code: str | int | None = None
+
+
+class GroqExtra(msgspec.Struct, gc=False):
+    usage: msgspec.Raw = _ABSENT
+
+
+CHUNK: Final = msgspec.json.Decoder(ChatChunk)
+LOOSE_CHUNK: Final = msgspec.json.Decoder(LooseChatChunk)
+ERROR_BODY: Final = msgspec.json.Decoder(ErrorBody)
+GROQ_EXTRA: Final = msgspec.json.Decoder(GroqExtra)
+ANY: Final = msgspec.json.Decoder()
