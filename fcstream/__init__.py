@@ -34,6 +34,7 @@ from ._events import (
 )
 from ._iterate import acollect, aiter_calls, aiter_events, collect, iter_calls, iter_events
 from ._parser import StreamParser
+from ._preview import ArgumentsPreview
 from ._result import StreamResult
 from ._sse import SSEFramer, SSEMessage
 
@@ -43,6 +44,7 @@ __all__ = [
     "ArgumentBuffer",
     "ArgumentsDelta",
     "ArgumentsError",
+    "ArgumentsPreview",
     "CallDone",
     "CallIncomplete",
     "CallStarted",
@@ -70,8 +72,8 @@ __all__ = [
     "StreamStarted",
     "TextDelta",
     "ToolCall",
-    "UsageError",
     "Usage",
+    "UsageError",
     "acollect",
     "aiter_calls",
     "aiter_events",
@@ -80,11 +82,12 @@ __all__ = [
     "iter_events",
 ]
 
-for _name in __all__:
-    _obj = globals()[_name]
-    if hasattr(_obj, "__module__") and not isinstance(_obj, type(__builtins__)):
-        try:
-            _obj.__module__ = "fcstream"
-        except (AttributeError, TypeError):
-            pass
-del _name, _obj
+def _claim_public_names() -> None:
+    """Show public classes and functions as ``fcstream.X`` (reprs, docs, pickling paths)."""
+    for name in __all__:
+        obj = globals()[name]
+        if isinstance(obj, type) or callable(obj) and hasattr(obj, "__qualname__"):
+            obj.__module__ = __name__
+
+
+_claim_public_names()
