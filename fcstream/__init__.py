@@ -5,6 +5,8 @@ from ._call import ArgumentBuffer, ToolCall
 from ._errors import (
     ArgumentsError,
     ContentTypeError,
+    DefinitionError,
+    DispatchError,
     FcstreamError,
     HTTPError,
     HTTPStatusError,
@@ -13,8 +15,11 @@ from ._errors import (
     ProtocolError,
     ProviderError,
     StreamFormatError,
+    StrictSchemaError,
+    TurnError,
     UsageError,
 )
+from ._dispatch import CallOutcome, DispatchResult, arun_calls, run_calls
 from ._events import (
     ArgumentsDelta,
     CallDone,
@@ -32,11 +37,15 @@ from ._events import (
     TextDelta,
     Usage,
 )
+from ._http import AsyncEventStream, EventStream, astream, stream
 from ._iterate import acollect, aiter_calls, aiter_events, collect, iter_calls, iter_events
 from ._parser import StreamParser
 from ._preview import ArgumentsPreview
+from ._responses import expand_parallel
 from ._result import StreamResult
 from ._sse import SSEFramer, SSEMessage
+from ._tools import Tool, allowed_tools, strict_schema, tool_choice, tools_for
+from ._turn import error_result, next_turn_chat, next_turn_responses
 
 __version__ = "0.1.0"
 
@@ -45,13 +54,19 @@ __all__ = [
     "ArgumentsDelta",
     "ArgumentsError",
     "ArgumentsPreview",
+    "AsyncEventStream",
     "CallDone",
     "CallIncomplete",
+    "CallOutcome",
     "CallStarted",
     "ChoiceDone",
     "ContentTypeError",
+    "DefinitionError",
+    "DispatchError",
+    "DispatchResult",
     "ErrorEvent",
     "Event",
+    "EventStream",
     "FcstreamError",
     "HTTPError",
     "HTTPStatusError",
@@ -70,16 +85,31 @@ __all__ = [
     "StreamParser",
     "StreamResult",
     "StreamStarted",
+    "StrictSchemaError",
     "TextDelta",
+    "Tool",
     "ToolCall",
+    "TurnError",
     "Usage",
     "UsageError",
     "acollect",
     "aiter_calls",
     "aiter_events",
+    "allowed_tools",
+    "arun_calls",
+    "astream",
     "collect",
+    "error_result",
+    "expand_parallel",
     "iter_calls",
     "iter_events",
+    "next_turn_chat",
+    "next_turn_responses",
+    "run_calls",
+    "stream",
+    "strict_schema",
+    "tool_choice",
+    "tools_for",
 ]
 
 def _claim_public_names() -> None:

@@ -82,8 +82,12 @@ class Accumulator:
         self._open.append(call)
         return call
 
-    def done(self, out: list[Event], event_index: int, call: OpenCall) -> None:
-        """The structure finished ``call``: ``CallDone``, or ``CallIncomplete`` if nameless."""
+    def done(self, out: list[Event], event_index: int, call: OpenCall, *,
+             byte_offset: int = -1) -> None:
+        """The structure finished ``call``: ``CallDone``, or ``CallIncomplete`` if nameless.
+
+        ``byte_offset`` is where the SSE event that finished it starts, for the error.
+        """
         if call.ended:
             return
         self._open.remove(call)
@@ -92,6 +96,7 @@ class Accumulator:
                 out,
                 "a call ended without a name",
                 event_index=event_index,
+                byte_offset=byte_offset,
                 call_id=call.call_id,
                 index=call.index,
                 data=call.args.text(),

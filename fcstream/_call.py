@@ -7,6 +7,7 @@ on demand (``json()``, ``parsed()``), never a condition for finality.
 
 from __future__ import annotations
 
+import builtins
 import json as _json
 from typing import Any, Final, Literal, TypeVar
 
@@ -23,7 +24,14 @@ CallType = Literal["function", "custom"]
 
 _DECODE: Final = msgspec.json.Decoder()
 _ENCODE: Final = msgspec.json.Encoder()
-_SCANNER: Final = _json.JSONDecoder()
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")  # NaN and Infinity: msgspec refuses them too
+
+
+_SCANNER: Final = _json.JSONDecoder(parse_constant=_reject_constant)
+"""Finds where each of several concatenated values ends (msgspec decodes exactly one)."""
 
 
 class ArgumentBuffer:
@@ -97,44 +105,47 @@ class ToolCall(msgspec.Struct, frozen=True, kw_only=True):
             return {}
         try:
             return _DECODE.decode(text)
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, UnicodeEncodeError):  # lone surrogates cannot be encoded
             raise self._arguments_error() from None
 
     def values(self) -> list[Any]:
         """Every JSON value in the arguments, in order (C24: several objects packed in one call).
 
-        Raises :class:`ArgumentsError` if the text holds something that is not JSON.
+        Empty text gives ``[{}]``, as :meth:`json` gives ``{}``: a tool without parameters is
+        still one call. Raises :class:`ArgumentsError` if the text holds something that is not
+        JSON.
         """
-        text = self.arguments
-        found: list[Any] = []
-        pos = _skip_space(text, 0)
-        while pos < len(text):
-            try:
-                value, pos = _SCANNER.raw_decode(text, pos)
-            except ValueError:
-                raise self._arguments_error() from None
-            found.append(value)
-            pos = _skip_space(text, pos)
-        return found
+        if not self.arguments.strip():
+            return [{}]
+        found, _, ok = self._scan()
+        if not ok:
+            raise self._arguments_error()
+        return [value for value, _, _ in found]
 
     def split(self) -> list[ToolCall]:
         """One call per JSON value in the arguments (opt-in for C24); ``[self]`` for one value.
 
-        The extra calls get ids ``"<call_id>#<n>"`` (``n`` from 1) so results stay distinct.
+        Each call's ``arguments`` is the exact text of its value, as sent. The extra calls get
+        ids ``"<call_id>#<n>"`` (``n`` from 1) so results stay distinct.
         """
-        values = self.values()
-        if len(values) <= 1:
+        if not self.arguments.strip():
             return [self]
+        found, _, ok = self._scan()
+        if not ok:
+            raise self._arguments_error()
+        if len(found) <= 1:
+            return [self]
+        text = self.arguments
         return [
             msgspec.structs.replace(
                 self,
                 call_id=self.call_id if n == 0 or self.call_id is None else f"{self.call_id}#{n}",
-                arguments=_ENCODE.encode(value).decode(),
+                arguments=text[start:end],
             )
-            for n, value in enumerate(values)
+            for n, (_, start, end) in enumerate(found)
         ]
 
-    def parsed(self, type: type[T], *, strict: bool = True) -> T:
+    def parsed(self, type: builtins.type[T], *, strict: bool = True) -> T:
         """Decode the arguments straight into ``type`` (a msgspec Struct, dataclass, TypedDict...).
 
         Raises :class:`ArgumentsError` for text that is not one JSON value and
@@ -145,24 +156,32 @@ class ToolCall(msgspec.Struct, frozen=True, kw_only=True):
             return msgspec.json.decode(text, type=type, strict=strict)
         except msgspec.ValidationError:
             raise
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, UnicodeEncodeError):
             raise self._arguments_error() from None
+
+    def _scan(self) -> tuple[list[tuple[Any, int, int]], int, bool]:
+        """(value, start, end) of each JSON value in order, where reading stopped, and whether
+        the whole text was read."""
+        text = self.arguments
+        found: list[tuple[Any, int, int]] = []
+        pos = _skip_space(text, 0)
+        while pos < len(text):
+            try:
+                value, end = _SCANNER.raw_decode(text, pos)
+            except ValueError:
+                return found, pos, False
+            found.append((value, pos, end))
+            pos = _skip_space(text, end)
+        return found, pos, True
 
     def _arguments_error(self) -> ArgumentsError:
         text = self.arguments
-        count = 0
-        pos = _skip_space(text, 0)
-        message = "arguments are not valid JSON"
-        while pos < len(text):
-            try:
-                _, pos = _SCANNER.raw_decode(text, pos)
-            except ValueError:
-                break
-            count += 1
-            pos = _skip_space(text, pos)
+        found, pos, ok = self._scan()
+        count = len(found)
+        if ok and count > 1:
+            message = f"arguments hold {count} JSON values, not one"
         else:
-            if count > 1:
-                message = f"arguments hold {count} JSON values, not one"
+            message = "arguments are not valid JSON"
         return ArgumentsError(
             message,
             call_id=self.call_id,

@@ -12,7 +12,8 @@ Finality: a call is final when another call starts in the same choice, when that
 
 from __future__ import annotations
 
-from typing import Final
+import contextlib
+from typing import Any, Final
 
 import msgspec
 
@@ -48,6 +49,24 @@ CUT_REASONS: Final[dict[str, IncompleteReason]] = {
 """Finish reasons that may have cut an open call short (F3); anything else finishes it."""
 
 _DONE: Final = b"[DONE]"
+
+_BAD: Final[Any] = object()
+"""What ``_load`` returns for kept raw JSON that is not valid UTF-8."""
+
+
+def _load(raw: bytes) -> Any:
+    """Decode raw JSON a view Struct kept unbuilt. The JSON itself was valid, but msgspec checks
+    UTF-8 only in the strings it builds, so a kept value may still hold bad bytes: ``_BAD``."""
+    try:
+        return wire.ANY.decode(raw)
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        return _BAD
+
+
+def _why(exc: Exception) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return f"invalid UTF-8: {exc}"  # msgspec raises it for bad bytes inside strings
+    return f"invalid JSON: {exc}"
 
 
 class _Choice:
@@ -87,11 +106,14 @@ class ChatAccumulator(Accumulator):
         except msgspec.ValidationError:
             try:
                 chunk = wire.LOOSE_CHUNK.decode(data)
-            except msgspec.DecodeError as exc:
+            except msgspec.ValidationError as exc:
                 self.payload_error(out, msg, f"not a chat.completion.chunk: {exc}")
                 return
-        except msgspec.DecodeError as exc:
-            self.payload_error(out, msg, f"invalid JSON: {exc}")
+            except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+                self.payload_error(out, msg, _why(exc))
+                return
+        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+            self.payload_error(out, msg, _why(exc))
             return
 
         if not self._started and (chunk.id or chunk.model):
@@ -102,11 +124,14 @@ class ChatAccumulator(Accumulator):
                 self._choice(msg, choice, out)
         usage = wire.raw_value(chunk.usage)
         if usage is None and (groq := wire.raw_value(chunk.x_groq)) is not None:
-            usage = wire.raw_value(wire.GROQ_EXTRA.decode(groq).usage)
+            with contextlib.suppress(msgspec.DecodeError):  # x_groq not an object: no usage
+                usage = wire.raw_value(wire.GROQ_EXTRA.decode(groq).usage)
         if usage is not None:
-            value = wire.ANY.decode(usage)
+            value = _load(usage)
             if isinstance(value, dict):
                 out.append(Usage(event_index=msg.index, usage=value))
+            elif value is _BAD:
+                self.payload_error(out, msg, "invalid UTF-8 in usage")
         error = wire.raw_value(chunk.error)
         if error is not None or chunk.object == "error" or msg.event == "error":
             self._on_error(msg, error, out)
@@ -134,7 +159,7 @@ class ChatAccumulator(Accumulator):
                 if isinstance(content, str):
                     out.append(TextDelta(event_index=i, choice=c, text=content))
                 else:
-                    self._content_parts(i, c, content, out)
+                    self._content_parts(msg, c, content, out)
             if delta.refusal:
                 out.append(RefusalDelta(event_index=i, choice=c, text=delta.refusal))
             if delta.tool_calls:
@@ -144,12 +169,18 @@ class ChatAccumulator(Accumulator):
             self._finish_choice(msg, state, choice.finish_reason, out)
 
     def _content_parts(
-        self, i: int, c: int, parts: list[wire.ContentPart], out: list[Event]
+        self, msg: SSEMessage, c: int, parts: list[wire.ContentPart], out: list[Event]
     ) -> None:
         """Mistral's list content (C17): text parts are text, thinking parts are reasoning."""
+        i = msg.index
         for part in parts:
-            if part.type == "thinking" and part.thinking is not None:
-                text = _flatten_text(wire.ANY.decode(part.thinking))
+            raw = wire.raw_value(part.thinking)  # Raw() when absent: never ``None``
+            if part.type == "thinking" and raw is not None:
+                value = _load(raw)
+                if value is _BAD:
+                    self.payload_error(out, msg, "invalid UTF-8 in a thinking part")
+                    continue
+                text = _flatten_text(value)
                 if text:
                     out.append(ReasoningDelta(event_index=i, choice=c, text=text,
                                               source="thinking"))
@@ -174,6 +205,8 @@ class ChatAccumulator(Accumulator):
         if call is None:
             call = self._open_call(msg, state, frag.index, fid, name, out)
         elif call.ended:
+            if not args and fid in (None, call.call_id) and name in (None, call.name):
+                return  # C10: an empty fragment adds nothing, even after the call was final
             self.report_protocol(
                 out,
                 f"a fragment for call {call.index} of choice {state.index} after it was final",
@@ -190,7 +223,11 @@ class ChatAccumulator(Accumulator):
             call.type = "custom"
         extra = wire.raw_value(frag.extra_content)
         if extra is not None:
-            call.extra = {**(call.extra or {}), "extra_content": wire.ANY.decode(extra)}
+            value = _load(extra)
+            if value is _BAD:
+                self.payload_error(out, msg, "invalid UTF-8 in extra_content")
+            else:
+                call.extra = {**(call.extra or {}), "extra_content": value}
 
         if call.started:
             if args:
@@ -237,7 +274,7 @@ class ChatAccumulator(Accumulator):
                 event_index=msg.index, byte_offset=msg.offset, event=msg.event, raw=msg.data,
                 call_id=fid, index=state.count)
         for previous in list(state.open):  # another call starts: the open ones are final
-            self._end(out, msg.index, state, previous)
+            self._end(out, msg, state, previous)
         call = self.new_call(OpenCall("chat", state.index, state.count, call_id=fid, name=name))
         state.count += 1
         state.open.append(call)
@@ -262,8 +299,11 @@ class ChatAccumulator(Accumulator):
             return ""
         # C12: arguments sent as JSON, not a string: keep the exact text
         if raw[:1] == b'"':
-            text: str = wire.ANY.decode(raw)
-            return text
+            text = _load(raw)
+            if text is _BAD:
+                self.payload_error(out, msg, "invalid UTF-8 in arguments")
+                return raw.decode("utf-8", "replace")
+            return str(text)
         self.report_protocol(out, "arguments sent as a JSON value instead of a string",
                              event_index=msg.index, byte_offset=msg.offset, event=msg.event,
                              raw=msg.data, data=raw.decode("utf-8", "replace"))
@@ -271,9 +311,9 @@ class ChatAccumulator(Accumulator):
 
     # -- ends ----------------------------------------------------------------------------
 
-    def _end(self, out: list[Event], event_index: int, state: _Choice, call: OpenCall) -> None:
+    def _end(self, out: list[Event], msg: SSEMessage, state: _Choice, call: OpenCall) -> None:
         state.open.remove(call)
-        self.done(out, event_index, call)
+        self.done(out, msg.index, call, byte_offset=msg.offset)
 
     def _finish_choice(
         self, msg: SSEMessage, state: _Choice, reason: str, out: list[Event]
@@ -286,7 +326,7 @@ class ChatAccumulator(Accumulator):
         for call in list(state.open):
             state.open.remove(call)
             if cut is None:
-                self.done(out, msg.index, call)
+                self.done(out, msg.index, call, byte_offset=msg.offset)
             else:
                 self.cut(out, msg.index, call, cut)
         out.append(ChoiceDone(event_index=msg.index, choice=state.index, finish_reason=reason))
@@ -294,7 +334,7 @@ class ChatAccumulator(Accumulator):
     def _on_done(self, msg: SSEMessage, out: list[Event]) -> None:
         for state in self._choices.values():
             for call in list(state.open):
-                self._end(out, msg.index, state, call)
+                self._end(out, msg, state, call)
         self.stream_done(out, msg.index, "error" if self._errored else "done")
 
     def _on_error(self, msg: SSEMessage, error: bytes | None, out: list[Event]) -> None:
@@ -309,7 +349,7 @@ class ChatAccumulator(Accumulator):
             raw=bytes(msg.data))))
 
     def _other(self, msg: SSEMessage, out: list[Event]) -> None:
-        probe = wire.ANY.decode(msg.data)
+        probe = _load(msg.data)
         kind = probe.get("type") if isinstance(probe, dict) else None
         if isinstance(kind, str) and kind.startswith("response."):
             self.report_protocol(
@@ -332,15 +372,16 @@ def _error_fields(data: bytes, error: bytes | None) -> tuple[str, str | None, st
     """Message, type and code of an error object, or of a top-level error payload."""
     if error is not None:
         if error[:1] != b"{":
-            return str(wire.ANY.decode(error)), None, None
+            value = _load(error)
+            return (excerpt(error) if value is _BAD else str(value)), None, None
         try:
             body = wire.ERROR_BODY.decode(error)
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, UnicodeDecodeError):
             return excerpt(error), None, None
     else:
         try:
             body = wire.ERROR_BODY.decode(data)
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, UnicodeDecodeError):
             return excerpt(data), None, None
     code = body.code
     return (body.message or excerpt(data), body.type,

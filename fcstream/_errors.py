@@ -4,13 +4,19 @@
      +- StreamFormatError          bytes that cannot be framed as SSE (event over the size cap)
      +- PayloadError               a payload that is not valid for its API: bad JSON, wrong shape
      |   +- ProtocolError          valid JSON that breaks the stream's structure: a fragment for a
-     |                             call already final, data after [DONE], a sequence gap, an API mix-up
+     |                             call already final, data after [DONE], a sequence gap, an API
+     |                             mix-up
      +- ArgumentsError             ToolCall.json(): arguments that are not exactly one JSON value
      +- ProviderError              the provider reported an error in the stream or the body
      +- HTTPError                  a response that is not an event stream (issue 7 adapters)
      |   +- HTTPStatusError        non-2xx status, with a bounded body excerpt
      |   +- ContentTypeError       2xx whose content type is not text/event-stream
      +- IncompleteStreamError      input ended before the terminal marker; ``.calls`` keeps all
+     +- DefinitionError(ValueError) a tool definition that cannot be read or built, or one in the
+     |   |                         other API's shape (chat nested vs Responses flat)
+     |   +- StrictSchemaError      a schema strict mode cannot accept; ``.problems`` lists each one
+     +- TurnError(ValueError)      next-turn input whose calls and results do not pair up
+     +- DispatchError              the event source raised while calls ran; ``.result`` keeps all
      +- UsageError(RuntimeError)   fcstream called wrongly, e.g. feed() after finish()
 
 Errors carry fields and build ``str()`` from them, so tests and callers read ``exc.event_index``
@@ -26,6 +32,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 if TYPE_CHECKING:
     from ._call import ToolCall
+    from ._dispatch import DispatchResult
 
 EXCERPT_BYTES: Final = 120
 """Bytes of the offending input kept in an error: enough to recognise it, bounded for logs."""
@@ -71,7 +78,8 @@ class FcstreamError(Exception):
 
 
 class UsageError(FcstreamError, RuntimeError):
-    """fcstream was called wrongly (a caller bug, not bad input): e.g. ``feed()`` after ``finish()``."""
+    """fcstream was called wrongly (a caller bug, not bad input): e.g. ``feed()`` after
+    ``finish()``."""
 
 
 class StreamFormatError(FcstreamError):
@@ -96,7 +104,7 @@ class PayloadError(FcstreamError):
     stream (``-1`` when fed already framed); ``event`` is the SSE event type.
     """
 
-    _fields = ("api", "event_index", "byte_offset", "event", "excerpt")
+    _fields: ClassVar[tuple[str, ...]] = ("api", "event_index", "byte_offset", "event", "excerpt")
 
     def __init__(
         self,
@@ -261,3 +269,121 @@ class IncompleteStreamError(FcstreamError):
         super().__init__(message)
         self.calls = list(calls)
         self.reason = reason
+
+    def __hash__(self) -> int:
+        # calls are a list (of calls that may hold dicts): hash what equal errors share
+        return hash((type(self), self.message, self.reason))
+
+
+class DefinitionError(FcstreamError, ValueError):
+    """A tool definition that cannot be read or built, or one in the wrong API's shape.
+
+    ``api`` is the API the definition was used with (``None`` when reading either shape);
+    ``found`` the shape it has (``"chat"``, ``"responses"`` or ``None`` when neither);
+    ``index`` its position in a tool list, when it came from one.
+    """
+
+    _fields: ClassVar[tuple[str, ...]] = ("api", "found", "index")
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        api: str | None = None,
+        found: str | None = None,
+        index: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.api = api
+        self.found = found
+        self.index = index
+
+    def __str__(self) -> str:
+        where = f"tools[{self.index}]: " if self.index is not None else ""
+        return where + self.message
+
+
+class StrictSchemaError(DefinitionError):
+    """A JSON schema that strict mode cannot accept, with every reason at once.
+
+    ``problems`` is a list of ``(json_path, reason)`` pairs, e.g.
+    ``("$.properties.tags.additionalProperties", "an open map ...")``: fixing them one 400 at a
+    time is what this error saves.
+    """
+
+    _fields = (*DefinitionError._fields, "problems")
+
+    def __init__(self, message: str, *, problems: Sequence[tuple[str, str]]) -> None:
+        super().__init__(message)
+        self.problems = list(problems)
+
+    def _key(self) -> tuple[Any, ...]:
+        return _hashable(super()._key())
+
+    def __str__(self) -> str:
+        lines = "".join(f"\n  {path}: {reason}" for path, reason in self.problems)
+        return f"{self.message}:{lines}"
+
+
+class TurnError(FcstreamError, ValueError):
+    """Calls and results that do not pair up one to one (providers answer such a turn with an
+    opaque 400). Each field lists the call ids concerned, in call or result order.
+
+    ``missing``: calls without a result; ``unknown``: results for no call; ``duplicate``: ids
+    given two results (or carried by two calls); ``without_id``: positions of calls with no id.
+    """
+
+    _fields = ("missing", "unknown", "duplicate", "without_id")
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        missing: Sequence[str] = (),
+        unknown: Sequence[str] = (),
+        duplicate: Sequence[str] = (),
+        without_id: Sequence[int] = (),
+    ) -> None:
+        super().__init__(message)
+        self.missing = list(missing)
+        self.unknown = list(unknown)
+        self.duplicate = list(duplicate)
+        self.without_id = list(without_id)
+
+    def _key(self) -> tuple[Any, ...]:
+        return _hashable(super()._key())
+
+    def __str__(self) -> str:
+        parts = [
+            f"{label}: {', '.join(map(repr, ids))}"
+            for label, ids in (
+                ("no result for", self.missing),
+                ("result for no call", self.unknown),
+                ("twice", self.duplicate),
+                ("calls without an id at positions", self.without_id),
+            )
+            if ids
+        ]
+        return f"{self.message} ({'; '.join(parts)})" if parts else self.message
+
+
+class DispatchError(FcstreamError):
+    """The event source raised while calls were being run (a dropped connection, a strict
+    payload error). Raised after every handler already started has finished, so ``result``
+    says exactly which calls ran; the source's exception is ``__cause__``.
+    """
+
+    _fields = ("result",)
+
+    def __init__(self, message: str, *, result: DispatchResult) -> None:
+        super().__init__(message)
+        self.result = result
+
+    def __hash__(self) -> int:
+        # the result holds lists; equal errors have equal messages, so this stays consistent
+        return hash((type(self), self.message))
+
+
+def _hashable(key: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Lists as tuples, so errors that carry lists still hash (errors live in frozen events)."""
+    return tuple(tuple(v) if isinstance(v, list) else v for v in key)

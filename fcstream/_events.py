@@ -51,7 +51,8 @@ class StreamStarted(_Event, frozen=True, kw_only=True):
 
 
 class CallStarted(_Event, frozen=True, kw_only=True):
-    """A call opened and its name is known. ``index`` is its position in its choice."""
+    """A call opened and its name is known. ``index`` is its position in its choice.
+    Responses calls also carry their ``item_id`` and ``output_index`` (``None`` for chat)."""
 
     choice: int
     index: int
@@ -59,6 +60,7 @@ class CallStarted(_Event, frozen=True, kw_only=True):
     name: str | None
     type: CallType = "function"
     item_id: str | None = None
+    output_index: int | None = None
 
 
 class ArgumentsDelta(_Event, frozen=True, kw_only=True):

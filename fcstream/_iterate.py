@@ -4,21 +4,41 @@ async twins over the same core.
 Sources, found by duck typing (fcstream imports no client library here):
 
 - ``bytes`` (a whole recorded stream) or any iterable of byte chunks (``requests``'
-  ``iter_content()``, a binary file);
-- an ``httpx.Response`` (its ``iter_bytes()``/``aiter_bytes()``);
-- an httpx-sse ``EventSource`` (``iter_sse()``/``aiter_sse()``) or any iterable of objects with
-  ``.event`` and ``.data`` (httpx-sse ``ServerSentEvent``), fed without re-framing;
-- an openai SDK stream (see ``_openai``), read from its raw bytes when still unread.
+  ``iter_content()``, aiohttp's ``content.iter_any()``, a binary file);
+- a response object: httpx (``iter_bytes()``/``aiter_bytes()``), requests (``iter_content``),
+  aiohttp (``content.iter_any()``). Its status and content type are checked first (``_http_check``:
+  ``HTTPStatusError``, ``ProviderError`` for a JSON error body, ``ContentTypeError``);
+- an httpx-sse ``EventSource`` (its response checked the same way) or any iterable of objects
+  with ``.event`` and ``.data`` (httpx-sse ``ServerSentEvent``), fed without re-framing;
+- an openai SDK stream (see ``_openai``), read from its raw bytes when still unread, and SDK
+  model objects or plain dicts (chat chunks, Responses events) as items.
+
+When reading the source fails (a connection dropped mid-event, a read timeout), the iterator
+first yields what ``finish()`` returns -- every call so far, open ones as ``CallIncomplete``
+(``truncated``), ``StreamDone(complete=False)`` -- and then raises ``IncompleteStreamError``
+(``reason="read_failed"``, ``.calls`` = every call) chained from the client's exception. Nothing
+received is lost, and the caller still learns that the connection, not the server, ended the
+stream. ``RuntimeError``s (caller mistakes such as reading a closed response) and fcstream's own
+errors propagate unchanged.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from typing import Any
 
 from ._call import ToolCall
-from ._errors import UsageError
+from ._errors import FcstreamError, IncompleteStreamError, UsageError
 from ._events import CallDone, Event
+from ._http_check import (
+    api_from_url,
+    aread_bounded,
+    is_event_stream,
+    read_bounded,
+    read_limit,
+    response_error,
+)
+from ._openai import async_items, payload, sync_items
 from ._parser import ApiChoice, StreamParser
 from ._result import Collector, StreamResult
 
@@ -32,25 +52,88 @@ def _feed(parser: StreamParser, item: Any) -> list[Event]:
         return parser.feed(item)
     if isinstance(item, str):
         return parser.feed(item.encode())
-    data = getattr(item, "data", None)
-    if isinstance(data, (str, bytes)):
-        return parser.feed_event(getattr(item, "event", None), data)
+    if not hasattr(item, "model_dump_json"):
+        data = getattr(item, "data", None)
+        if isinstance(data, (str, bytes)):
+            if not data:
+                # httpx-sse dispatches blocks without data (``event: ping``), which the SSE
+                # rules and fcstream's own framer do not: skip them the same way (S03).
+                return []
+            return parser.feed_event(getattr(item, "event", None), data)
+    converted = payload(item)
+    if converted is not None:
+        return parser.feed_event(*converted)
     raise UsageError(
-        f"cannot read {type(item).__name__} items: expected bytes chunks or SSE events "
-        "(objects with .event and .data)"
+        f"cannot read {type(item).__name__} items: expected bytes chunks, SSE events "
+        "(objects with .event and .data), or openai SDK objects"
     )
 
 
-def _sync_items(source: Any) -> Iterable[Any]:
-    from ._openai import sync_items
+def _api_of(response: Any, api: ApiChoice) -> str | None:
+    return api if api != "auto" else api_from_url(getattr(response, "url", ""))
 
+
+def _close(iterator: Any) -> None:
+    close = getattr(iterator, "close", None)
+    if close is not None:
+        close()
+
+
+async def _aclose(iterator: Any) -> None:
+    close = getattr(iterator, "aclose", None)
+    if close is not None:
+        await close()
+
+
+def _check(response: Any, status: int, read: Callable[[], Iterator[bytes]], api: ApiChoice
+           ) -> None:
+    """Raise the typed HTTP error unless ``response`` is a 2xx event stream."""
+    content_type = response.headers.get("content-type")
+    if is_event_stream(status, content_type):
+        return
+    chunks = read()
+    try:
+        body = read_bounded(chunks, read_limit(status, content_type))
+    finally:
+        _close(chunks)
+    raise response_error(status, content_type, body, api=_api_of(response, api))
+
+
+async def _acheck(response: Any, status: int, read: Callable[[], AsyncIterator[bytes]],
+                  api: ApiChoice) -> None:
+    """The async twin of :func:`_check`."""
+    content_type = response.headers.get("content-type")
+    if is_event_stream(status, content_type):
+        return
+    chunks = read()
+    try:
+        body = await aread_bounded(chunks, read_limit(status, content_type))
+    finally:
+        await _aclose(chunks)
+    raise response_error(status, content_type, body, api=_api_of(response, api))
+
+
+def _sync_items(source: Any, api: ApiChoice = "auto") -> Iterable[Any]:
     items = sync_items(source)
     if items is not None:
         return items
     if isinstance(source, (bytes, bytearray, memoryview)):
         return (source,)
-    if hasattr(source, "iter_sse"):
+    if hasattr(source, "iter_sse"):  # httpx-sse EventSource
+        response = getattr(source, "response", None)
+        if response is not None and hasattr(response, "status_code"):
+            _check(response, response.status_code, response.iter_bytes, api)
         return source.iter_sse()  # type: ignore[no-any-return]
+    if hasattr(source, "status_code") and hasattr(source, "headers"):
+        if hasattr(source, "iter_bytes"):  # httpx.Response (and the openai SDK's APIResponse)
+            _check(source, source.status_code, source.iter_bytes, api)
+            return source.iter_bytes()  # type: ignore[no-any-return]
+        if hasattr(source, "iter_content"):  # requests.Response
+            def read() -> Iterator[bytes]:
+                return source.iter_content(chunk_size=None)  # type: ignore[no-any-return]
+
+            _check(source, source.status_code, read, api)
+            return read()
     if hasattr(source, "iter_bytes"):
         return source.iter_bytes()  # type: ignore[no-any-return]
     if hasattr(source, "read") and not hasattr(source, "__next__"):
@@ -60,19 +143,62 @@ def _sync_items(source: Any) -> Iterable[Any]:
     raise UsageError(f"cannot read events from {type(source).__name__}")
 
 
-def _async_items(source: Any) -> AsyncIterable[Any] | Iterable[Any]:
-    from ._openai import async_items
-
+async def _async_items(source: Any, api: ApiChoice = "auto"
+                       ) -> AsyncIterable[Any] | Iterable[Any]:
     items = async_items(source)
     if items is not None:
         return items
-    if hasattr(source, "aiter_sse"):
+    if hasattr(source, "aiter_sse"):  # httpx-sse EventSource
+        response = getattr(source, "response", None)
+        if response is not None and hasattr(response, "status_code"):
+            await _acheck(response, response.status_code, response.aiter_bytes, api)
         return source.aiter_sse()  # type: ignore[no-any-return]
+    if hasattr(source, "status_code") and hasattr(source, "aiter_bytes"):  # httpx.Response
+        await _acheck(source, source.status_code, source.aiter_bytes, api)
+        return source.aiter_bytes()  # type: ignore[no-any-return]
+    content = getattr(source, "content", None)
+    if hasattr(source, "status") and hasattr(content, "iter_any"):  # aiohttp.ClientResponse
+        await _acheck(source, source.status, content.iter_any, api)  # type: ignore[union-attr]
+        return content.iter_any()  # type: ignore[no-any-return, union-attr]
     if hasattr(source, "aiter_bytes"):
         return source.aiter_bytes()  # type: ignore[no-any-return]
     if isinstance(source, AsyncIterable):
         return source
-    return _sync_items(source)
+    return _sync_items(source, api)
+
+
+def _read_failed(parser: StreamParser, exc: Exception) -> IncompleteStreamError:
+    return IncompleteStreamError(
+        f"reading the stream failed after {parser.events_seen} events "
+        f"({type(exc).__name__}: {exc})",
+        calls=parser.calls,
+        reason="read_failed",
+    )
+
+
+def _passes_through(exc: Exception) -> bool:
+    """Errors that are not a failed read: fcstream's own, and caller mistakes."""
+    return isinstance(exc, (FcstreamError, RuntimeError))
+
+
+def _run(parser: StreamParser, source: Any, items: Iterable[Any]) -> Iterator[Event]:
+    iterator = iter(items)
+    try:
+        while True:
+            try:
+                item = next(iterator)
+            except StopIteration:
+                break
+            except Exception as exc:
+                if _passes_through(exc):
+                    raise
+                yield from parser.finish()
+                raise _read_failed(parser, exc) from exc
+            yield from _feed(parser, item)
+    finally:
+        if iterator is not source:  # ours (e.g. over a response): release it, also on early exit
+            _close(iterator)
+    yield from parser.finish()
 
 
 def iter_events(
@@ -82,11 +208,12 @@ def iter_events(
     """Yield events from ``source`` as they complete, then the end-of-input events.
 
     Pass ``parser`` to keep access to ``parser.calls`` afterwards (e.g. after an exception).
+    Raises ``HTTPError``/``ProviderError`` for a response that is not an event stream (before
+    any event), ``IncompleteStreamError`` after the last event when reading fails (module
+    docstring), and in strict mode ``PayloadError``.
     """
     parser = parser or StreamParser(api, strict=strict)
-    for item in _sync_items(source):
-        yield from _feed(parser, item)
-    yield from parser.finish()
+    yield from _run(parser, source, _sync_items(source, api))
 
 
 async def aiter_events(
@@ -95,21 +222,29 @@ async def aiter_events(
 ) -> AsyncIterator[Event]:
     """The async twin of :func:`iter_events`; closes the source's iterator on early exit."""
     parser = parser or StreamParser(api, strict=strict)
-    items = _async_items(source)
-    if isinstance(items, AsyncIterable):
-        iterator = aiter(items)
-        try:
-            async for item in iterator:
-                for event in _feed(parser, item):
+    items = await _async_items(source, api)
+    if not isinstance(items, AsyncIterable):
+        for event in _run(parser, source, items):
+            yield event
+        return
+    iterator = aiter(items)
+    try:
+        while True:
+            try:
+                item = await anext(iterator)
+            except StopAsyncIteration:
+                break
+            except Exception as exc:
+                if _passes_through(exc):
+                    raise
+                for event in parser.finish():
                     yield event
-        finally:
-            close = getattr(iterator, "aclose", None)
-            if close is not None:
-                await close()
-    else:
-        for item in items:
+                raise _read_failed(parser, exc) from exc
             for event in _feed(parser, item):
                 yield event
+    finally:
+        if iterator is not source:
+            await _aclose(iterator)
     for event in parser.finish():
         yield event
 
@@ -134,7 +269,7 @@ def collect(source: Any, *, api: ApiChoice = "auto", strict: bool = True) -> Str
     """Read the whole stream; return calls, text, finish reasons, usage and completeness."""
     parser = StreamParser(api, strict=strict)
     collector = Collector()
-    for event in iter_events(source, parser=parser):
+    for event in iter_events(source, api=api, parser=parser):
         collector.add(event)
     return collector.result(calls=parser.calls, api=parser.api)
 
@@ -144,6 +279,6 @@ async def acollect(source: Any, *, api: ApiChoice = "auto", strict: bool = True
     """The async twin of :func:`collect`."""
     parser = StreamParser(api, strict=strict)
     collector = Collector()
-    async for event in aiter_events(source, parser=parser):
+    async for event in aiter_events(source, api=api, parser=parser):
         collector.add(event)
     return collector.result(calls=parser.calls, api=parser.api)

@@ -194,7 +194,7 @@ class StreamParser:
                 probe = _PROBE.decode(data)
             except msgspec.ValidationError:
                 probe = _Probe()
-            except msgspec.DecodeError as exc:
+            except (msgspec.DecodeError, UnicodeDecodeError) as exc:  # bad UTF-8 in a string
                 out.append(ErrorEvent(event_index=msg.index, error=PayloadError(
                     f"invalid JSON: {exc}", api=None, event_index=msg.index,
                     byte_offset=msg.offset, event=msg.event, excerpt=excerpt(data))))

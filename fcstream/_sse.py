@@ -41,8 +41,9 @@ class SSEMessage(msgspec.Struct, frozen=True, gc=False):
 
     ``data`` is the joined data buffer as bytes; ``id`` the last-event-ID buffer at dispatch
     (``""`` if never set); ``retry`` the latest valid reconnection time so far (``None`` if
-    none); ``offset`` the stream byte offset where the event's block starts; ``index`` the
-    0-based ordinal among dispatched events.
+    none); ``offset`` the stream byte offset where the event's block starts (comment lines
+    before its first field are not part of it); ``index`` the 0-based ordinal among dispatched
+    events.
     """
 
     event: str
@@ -143,8 +144,10 @@ class SSEFramer:
         if not data:
             return []
         buf = self._buf
+        start = len(buf)
         buf += data
-        if not self._cr_mode and b"\r" in data:
+        # searched in the buffer, not in ``data``: ``b"\r" in memoryview`` compares ints, never true
+        if not self._cr_mode and buf.find(b"\r", start) >= 0:
             self._cr_mode = True
         if self._skip_lf:
             self._skip_lf = False
@@ -171,14 +174,15 @@ class SSEFramer:
     def finish(self) -> Unterminated:
         """End input; return the bytes of the block left open (maybe empty)."""
         buf = self._buf
+        offset = self._base + self._block_start
         if not self._bom_done and buf == _BOM[: len(buf)]:
-            rest = b""
+            rest = b""  # only (part of) the BOM arrived: nothing was left unterminated
+            truncated = False
         else:
             rest = bytes(buf[self._block_start :])
-        offset = self._base + self._block_start
-        tail = buf[self._pos :]
-        open_line = bool(tail) and tail[0] != _COLON
-        truncated = bool(self._parts) or open_line
+            tail = buf[self._pos :]
+            open_line = bool(tail) and tail[0] != _COLON
+            truncated = bool(self._parts) or open_line
         self._buf = bytearray()
         self._base += len(buf)
         self._pos = self._scan = self._block_start = 0
@@ -216,6 +220,10 @@ class SSEFramer:
                 self._dispatch(out, nxt)
             elif buf[pos] != _COLON:
                 self._field(pos, eol)
+            elif self._block_start == pos:
+                # a comment opening a block is not part of it: keep-alive comments alone never
+                # end a block, so keeping them would grow the buffer without bound
+                self._block_start = nxt
             pos = scan = nxt
         self._pos = pos
         self._scan = end
@@ -252,9 +260,8 @@ class SSEFramer:
         elif name == b"id":
             if b"\x00" not in raw:
                 self._last_id = raw.decode("utf-8", "replace")
-        elif name == b"retry":
-            if raw and raw.isdigit():  # bytes.isdigit is ASCII-only, as the standard asks
-                self._retry = int(raw)
+        elif name == b"retry" and raw.isdigit():  # bytes.isdigit: ASCII only, False for b""
+            self._retry = int(raw)
         # any other field name is ignored, as the standard says
 
     def _dispatch(self, out: list[SSEMessage], next_block: int) -> None:

@@ -1,0 +1,150 @@
+"""Timing: warm-up, then best-of and median over repeated runs, gc off while timed.
+
+A run is ``loops`` calls of the function, with ``loops`` calibrated from the warm-up so that a
+run lasts at least ``min_run_ns`` (short workloads would otherwise measure the clock). The
+collector is run before each timed run and disabled during it: a collection triggered by the
+previous run's garbage would land on whoever runs next. Times are reported per call.
+
+Slow candidates (the quadratic ones on megabyte streams) are bounded by ``budget_ns``: repeats
+stop once that much time was spent, after ``min_repeat`` runs, so ``--quick`` stays quick.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import statistics
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["FULL", "QUICK", "Settings", "Timing", "gc_off", "measure", "settings_from_argv"]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How hard to measure. ``repeat`` timed runs after ``warmup`` untimed calls."""
+
+    repeat: int
+    warmup: int
+    min_run_ns: int  # loops per run are calibrated so a run lasts at least this
+    budget_ns: int  # stop repeating once timed runs took this long (after min_repeat runs)
+    min_repeat: int
+    sdk_max_events: int  # the openai SDK (~250 us/event, superlinear) runs only below this
+    superlinear_max_events: int  # likewise for the other quadratic candidates (naive +=)
+    name: str
+
+
+QUICK = Settings(
+    repeat=2,
+    warmup=1,
+    min_run_ns=5_000_000,
+    budget_ns=400_000_000,
+    min_repeat=1,
+    sdk_max_events=5_000,
+    superlinear_max_events=60_000,
+    name="quick",
+)
+FULL = Settings(
+    repeat=9,
+    warmup=2,
+    min_run_ns=30_000_000,
+    budget_ns=8_000_000_000,
+    min_repeat=3,
+    sdk_max_events=60_000,
+    superlinear_max_events=1_000_000,
+    name="full",
+)
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Per-call times of each timed run, in nanoseconds."""
+
+    times_ns: tuple[float, ...]
+    loops: int
+
+    @property
+    def best_ns(self) -> float:
+        return min(self.times_ns)
+
+    @property
+    def median_ns(self) -> float:
+        return statistics.median(self.times_ns)
+
+    @property
+    def runs(self) -> int:
+        return len(self.times_ns)
+
+
+@contextmanager
+def gc_off() -> Iterator[None]:
+    """Collect now, then keep the collector off until the block ends (restored even on error).
+
+    Survivors are frozen (``gc.freeze``): the SDK and pydantic leave ~100,000 long-lived objects
+    that a full collection would rescan before every run (~60 ms each time). Anything the
+    measured code builds afterwards is still collected normally.
+    """
+    was_enabled = gc.isenabled()
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _run(fn: Callable[[], Any], loops: int) -> int:
+    clock = time.perf_counter_ns
+    with gc_off():
+        start = clock()
+        for _ in range(loops):
+            fn()
+        return clock() - start
+
+
+def measure(fn: Callable[[], Any], settings: Settings, *, warmed_ns: int = 0) -> Timing:
+    """Time ``fn()``: warm-up calls, loop calibration, then up to ``settings.repeat`` runs.
+
+    ``warmed_ns``: the caller already ran ``fn`` once and it took this long (e.g. a correctness
+    pass); a call longer than ``min_run_ns`` then needs no further warm-up.
+    """
+    first = warmed_ns
+    spent = warmed_ns
+    warmup = settings.warmup
+    if warmed_ns:
+        warmup = 0 if warmed_ns > settings.min_run_ns else warmup - 1
+    for _ in range(warmup if warmed_ns else max(warmup, 1)):  # calibrate on one call at least
+        elapsed = _run(fn, 1)
+        spent += elapsed
+        first = first or elapsed
+        if spent > settings.budget_ns // 4:
+            break  # a long call warms itself up; do not pay for more
+    loops = max(1, math.ceil(settings.min_run_ns / max(first, 1)))
+    times: list[float] = []
+    spent = 0
+    for _ in range(settings.repeat):
+        elapsed = _run(fn, loops)
+        spent += elapsed
+        times.append(elapsed / loops)
+        if spent > settings.budget_ns and len(times) >= settings.min_repeat:
+            break
+    return Timing(tuple(times), loops)
+
+
+def settings_from_argv(argv: list[str], prog: str) -> Settings:
+    """``--quick`` (the default is the full, slower measurement)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog=prog)
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="fewer repeats and smaller caps: the whole run in well under a minute",
+    )
+    args = parser.parse_args(argv)
+    return QUICK if args.quick else FULL

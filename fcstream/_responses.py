@@ -1,0 +1,722 @@
+"""ResponsesAccumulator: Responses API events in, the same events and ``ToolCall``s as chat out.
+
+Correlation: a call is keyed by its ``output_index`` (stable; item ids may change on every event,
+R02), by its item id when an event has no ``output_index``, and an event with neither belongs to
+the most recent call. Any call event may be the first one for its item (R01): a delta, a
+``.done`` or an ``output_item.done`` starts the call. ``CallStarted`` waits until the name is
+known, as in chat (C09).
+
+Finality, the first structural end for the item: ``function_call_arguments.done`` (or
+``custom_tool_call_input.done``), else ``output_item.done``, else the terminal
+``response.completed``. A call whose name is still unknown at its ``.done`` waits for the
+``output_item.done`` (or the terminal event) that names it; one that never gets a name comes back
+incomplete (``nameless``). ``response.incomplete``, ``response.failed`` and ``error`` cut open
+calls: they come back as ``CallIncomplete`` with every character received.
+
+Cross-checks, never re-emission: the ``.done`` text is authoritative and must equal what the
+deltas built; ``output_item.done`` and the ``output`` list of ``response.completed`` must agree
+with the finished call (arguments, ``call_id``, ``name``). A disagreement is reported (an
+``ErrorEvent`` in lenient mode, a ``ProtocolError`` in strict mode, raised after the event was
+applied) and the authoritative text wins. A function call in ``response.completed.output`` that
+was never streamed is added there, started and finished at that event, so no call is missing;
+an empty ``output`` (R08) or one without a streamed call is not an error: streamed items are
+trusted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Final, cast
+
+import msgspec
+
+from . import _wire_responses as wire
+from ._accumulator import Accumulator
+from ._call import ArgumentBuffer, CallType, ToolCall
+from ._errors import ProviderError
+from ._events import (
+    ArgumentsDelta,
+    CallStarted,
+    ErrorEvent,
+    Event,
+    HostedToolEvent,
+    IncompleteReason,
+    OtherEvent,
+    ReasoningDelta,
+    RefusalDelta,
+    TextDelta,
+    Usage,
+)
+from ._open_call import OpenCall
+from ._sse import SSEMessage
+
+__all__ = ["ResponsesAccumulator", "expand_parallel"]
+
+_DONE: Final = b"[DONE]"
+_UNDECODABLE: Final = (msgspec.DecodeError, UnicodeDecodeError)
+"""What a decode of untrusted bytes may raise: msgspec reports bad UTF-8 inside a string as
+``UnicodeDecodeError``, not as a ``DecodeError``."""
+_ENCODE: Final = msgspec.json.Encoder()
+
+_REASONING: Final[dict[str, str]] = {
+    "response.reasoning_summary_text.delta": "summary",
+    "response.reasoning_text.delta": "text",
+}
+"""Reasoning delta types and the ``ReasoningDelta.source`` each becomes."""
+
+
+class _Call(OpenCall):
+    """An ``OpenCall`` plus what the Responses cross-checks need.
+
+    ``deltas``: a non-empty delta arrived (so the ``.done`` text must equal what they built);
+    ``final``: the arguments are final (``.done`` or ``output_item.done`` seen), even if the call
+    still waits for its name.
+    """
+
+    __slots__ = ("deltas", "final")
+
+    def __init__(
+        self, index: int, type: CallType, output_index: int | None, item_id: str | None
+    ) -> None:
+        super().__init__(
+            "responses", 0, index, type=type, item_id=item_id, output_index=output_index
+        )
+        self.deltas = False
+        self.final = False
+
+
+Handler = Callable[[SSEMessage, str, Any, list[Event]], None]
+
+
+class ResponsesAccumulator(Accumulator):
+    """Responses API events -> events; see the module docstring for correlation and finality.
+
+    Per delta the work is O(1): one dict lookup picks the decoder, one finds the call, and the
+    piece is appended to its ``ArgumentBuffer`` (joined once, when the call is handed over).
+    """
+
+    api = "responses"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._by_output: dict[int, _Call] = {}
+        self._by_item: dict[str, _Call] = {}
+        self._by_call_id: dict[str, _Call] = {}
+        self._last: _Call | None = None
+        self._seq: int | None = None
+        self._handlers: dict[str, Handler] = {
+            "response.created": self._on_started,
+            "response.in_progress": self._on_started,
+            "response.queued": self._on_started,
+            "response.completed": self._on_completed,
+            "response.incomplete": self._on_cut_response,
+            "response.failed": self._on_cut_response,
+            "response.output_item.added": self._on_item,
+            "response.output_item.done": self._on_item,
+            "response.function_call_arguments.delta": self._on_delta,
+            "response.custom_tool_call_input.delta": self._on_delta,
+            "response.function_call_arguments.done": self._on_arguments_done,
+            "response.custom_tool_call_input.done": self._on_arguments_done,
+            "response.output_text.delta": self._on_text,
+            "response.refusal.delta": self._on_text,
+            "response.reasoning_summary_text.delta": self._on_text,
+            "response.reasoning_text.delta": self._on_text,
+            "error": self._on_error,
+        }
+
+    # -- dispatch ------------------------------------------------------------------------
+
+    def handle(self, msg: SSEMessage, out: list[Event]) -> None:
+        data = msg.data
+        if len(data) < 16 and data.strip() == _DONE:  # short test first: no copy per event
+            # R12: [DONE] after the end is harmless; before it, it proves nothing (finality
+            # comes from response.* events), so finish() decides what was cut.
+            return
+        if self._ended:
+            self.report_protocol(
+                out,
+                "data after the end of the stream",
+                event_index=msg.index,
+                byte_offset=msg.offset,
+                event=msg.event,
+                raw=data,
+            )
+            return
+        name = msg.event
+        decoder = wire.DECODERS.get(name)
+        probed = False
+        if decoder is None:  # the event: line does not say: look at type only
+            kind = self._probe(msg, out)  # checks sequence_number too
+            if kind is None:
+                return
+            decoder = wire.DECODERS.get(kind)
+            if decoder is None:
+                self._unknown(msg, kind, out)
+                return
+            name = kind
+            probed = True
+        try:
+            event = decoder.decode(data)
+        except msgspec.ValidationError as exc:
+            self.payload_error(out, msg, f"not a valid {name} event: {exc}")
+            return
+        except _UNDECODABLE as exc:
+            self.payload_error(out, msg, f"invalid JSON: {exc}")
+            return
+        kind = event.type
+        if kind and kind != name:  # the payload's own type decides
+            self.report_protocol(
+                out,
+                f"SSE event {name!r} carries a payload of type {kind!r}",
+                event_index=msg.index,
+                byte_offset=msg.offset,
+                event=msg.event,
+                raw=data,
+            )
+            decoder = wire.DECODERS.get(kind)
+            if decoder is None:
+                self._check_sequence(msg, event.sequence_number, out)
+                self._unknown(msg, kind, out)
+                return
+            try:
+                event = decoder.decode(data)
+            except _UNDECODABLE as exc:
+                self.payload_error(out, msg, f"not a valid {kind} event: {exc}")
+                return
+            name = kind
+        if not probed:
+            self._check_sequence(msg, event.sequence_number, out)
+        self._handlers[name](msg, name, event, out)
+
+    def _probe(self, msg: SSEMessage, out: list[Event]) -> str | None:
+        """The payload's ``type``; ``None`` when the message was fully handled here."""
+        try:
+            probe = wire.PROBE.decode(msg.data)
+        except msgspec.ValidationError as exc:
+            self.payload_error(out, msg, f"not a Responses event: {exc}")
+            return None
+        except _UNDECODABLE as exc:
+            self.payload_error(out, msg, f"invalid JSON: {exc}")
+            return None
+        self._check_sequence(msg, probe.sequence_number, out)
+        if probe.type:
+            return probe.type
+        if (probe.object or "").startswith("chat.completion") or len(probe.choices):
+            self.report_protocol(
+                out,
+                "a Chat Completions chunk on a Responses stream (wrong endpoint, or "
+                "api='responses' for a chat stream)",
+                event_index=msg.index,
+                byte_offset=msg.offset,
+                event=msg.event,
+                raw=msg.data,
+            )
+            return None
+        out.append(OtherEvent(event_index=msg.index, type=msg.event, raw=bytes(msg.data)))
+        return None
+
+    def _unknown(self, msg: SSEMessage, kind: str, out: list[Event]) -> None:
+        """R10/R14: hosted tool progress as ``HostedToolEvent``, anything else passed through."""
+        middle = kind[9:] if kind.startswith("response.") else ""
+        dot = middle.rfind(".")
+        hosted = wire.hosted_item_type(middle[:dot]) if dot > 0 else None
+        if hosted is None:
+            out.append(OtherEvent(event_index=msg.index, type=kind, raw=bytes(msg.data)))
+            return
+        try:
+            output_index = wire.PROGRESS.decode(msg.data).output_index
+        except _UNDECODABLE:
+            output_index = None
+        out.append(
+            HostedToolEvent(
+                event_index=msg.index,
+                type=kind,
+                item_type=hosted,
+                output_index=output_index,
+                raw=bytes(msg.data),
+            )
+        )
+
+    def _check_sequence(self, msg: SSEMessage, seq: int | None, out: list[Event]) -> None:
+        """R06: optional; when present, each event must be the previous one plus one."""
+        if seq is None:
+            return
+        prev = self._seq
+        self._seq = seq
+        if prev is not None and seq != prev + 1:
+            what = "a gap" if seq > prev else "a step backwards"
+            self.report_protocol(
+                out,
+                f"sequence_number {seq} after {prev}: {what}",
+                event_index=msg.index,
+                byte_offset=msg.offset,
+                event=msg.event,
+                raw=msg.data,
+            )
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def _start_stream(
+        self, msg: SSEMessage, response: wire.Response | None, out: list[Event]
+    ) -> None:
+        if not self._started and response is not None:
+            self.started(out, msg.index, response.id or None, response.model or None)
+
+    def _on_started(
+        self, msg: SSEMessage, name: str, event: wire.ResponseEvent, out: list[Event]
+    ) -> None:
+        self._start_stream(msg, event.response, out)
+
+    def _on_completed(
+        self, msg: SSEMessage, name: str, event: wire.ResponseEvent, out: list[Event]
+    ) -> None:
+        response = event.response
+        self._start_stream(msg, response, out)
+        if response is not None and response.output:
+            self._merge_output(msg, name, response.output, out)
+        for call in list(self._open):  # the terminal event finishes what is still open
+            self._finalize(msg, cast(_Call, call), out)
+        self._usage(msg, response, out)
+        self.stream_done(out, msg.index, "completed")
+
+    def _on_cut_response(
+        self, msg: SSEMessage, name: str, event: wire.ResponseEvent, out: list[Event]
+    ) -> None:
+        """``response.incomplete`` / ``response.failed``: open calls are cut (F3)."""
+        response = event.response
+        self._start_stream(msg, response, out)
+        if response is not None and response.output:
+            self._merge_output(msg, name, response.output, out)
+        failed = name == "response.failed"
+        status = "failed" if failed else "incomplete"
+        reason: IncompleteReason = "failed" if failed else "incomplete"
+        self.end_open(out, msg.index, reason)
+        code: str | int | None = None
+        kind: str | None = name
+        if failed:
+            error = response.error if response is not None else None
+            message = "response failed"
+            if error is not None:
+                code, message = error.code, error.message or message
+                kind = error.type or name
+        else:
+            details = response.incomplete_details if response is not None else None
+            code = details.reason if details is not None else None
+            message = f"response incomplete: {code}" if code else "response incomplete"
+        self._provider_error(msg, message, code, kind, out)
+        self._usage(msg, response, out)
+        self.stream_done(out, msg.index, status)
+
+    def _on_error(
+        self, msg: SSEMessage, name: str, event: wire.ErrorPayload, out: list[Event]
+    ) -> None:
+        """R07: a typed provider error; open calls are cut. ``response.failed`` may follow;
+        if nothing does, ``finish()`` ends the stream with status ``error``."""
+        body = event.error
+        code = body.code if body is not None and body.code is not None else event.code
+        message = (body.message if body is not None else None) or event.message or "error"
+        kind = (body.type if body is not None else None) or "error"
+        self.end_open(out, msg.index, "error")
+        self._provider_error(msg, message, code, kind, out)
+
+    def _provider_error(
+        self,
+        msg: SSEMessage,
+        message: str,
+        code: str | int | None,
+        kind: str | None,
+        out: list[Event],
+    ) -> None:
+        self._errored = True
+        self._cut = True
+        out.append(
+            ErrorEvent(
+                event_index=msg.index,
+                error=ProviderError(
+                    message,
+                    api="responses",
+                    code=None if code is None else str(code),
+                    type=kind,
+                    event_index=msg.index,
+                    raw=bytes(msg.data),
+                ),
+            )
+        )
+
+    def _usage(self, msg: SSEMessage, response: wire.Response | None, out: list[Event]) -> None:
+        if response is None or not len(response.usage):
+            return
+        try:
+            value = wire.ANY.decode(response.usage)
+        except _UNDECODABLE as exc:
+            self.payload_error(out, msg, f"invalid usage: {exc}")
+            return
+        if isinstance(value, dict):
+            out.append(Usage(event_index=msg.index, usage=value))
+
+    # -- text ----------------------------------------------------------------------------
+
+    def _on_text(self, msg: SSEMessage, name: str, event: wire.Delta, out: list[Event]) -> None:
+        text = event.delta
+        if not text:
+            return
+        if name == "response.output_text.delta":
+            out.append(TextDelta(event_index=msg.index, choice=0, text=text))
+        elif name == "response.refusal.delta":
+            out.append(RefusalDelta(event_index=msg.index, choice=0, text=text))
+        else:
+            out.append(
+                ReasoningDelta(event_index=msg.index, choice=0, text=text, source=_REASONING[name])
+            )
+
+    # -- calls ---------------------------------------------------------------------------
+
+    def _find(self, output_index: int | None, item_id: str | None) -> _Call | None:
+        if output_index is not None:
+            return self._by_output.get(output_index)
+        if item_id is not None:
+            return self._by_item.get(item_id)
+        return self._last
+
+    def _new(self, output_index: int | None, item_id: str | None, type: CallType) -> _Call:
+        call = _Call(len(self._calls), type, output_index, item_id)
+        self.new_call(call)
+        self._last = call
+        if output_index is not None:
+            self._by_output[output_index] = call
+        if item_id is not None:
+            self._by_item[item_id] = call
+        return call
+
+    def _start(self, msg: SSEMessage, call: _Call, out: list[Event]) -> None:
+        """``CallStarted`` once the name is known, then the text buffered so far."""
+        if call.started or call.name is None:
+            return
+        call.started = True
+        out.append(
+            CallStarted(
+                event_index=msg.index,
+                choice=0,
+                index=call.index,
+                call_id=call.call_id,
+                name=call.name,
+                type=call.type,
+                item_id=call.item_id,
+                output_index=call.output_index,
+            )
+        )
+        if call.args.size:
+            out.append(
+                ArgumentsDelta(
+                    event_index=msg.index, choice=0, index=call.index, delta=call.args.text()
+                )
+            )
+
+    def _finalize(self, msg: SSEMessage, call: _Call, out: list[Event]) -> None:
+        call.final = True
+        self._start(msg, call, out)
+        self.done(out, msg.index, call, byte_offset=msg.offset)  # nameless -> CallIncomplete
+
+    def _adopt(
+        self, msg: SSEMessage, call: _Call, item: wire.Item, where: str, out: list[Event]
+    ) -> None:
+        """Take ``call_id``/``name``/item id from an item; a conflicting value is reported."""
+        if item.id is not None:
+            if not call.ended:
+                call.item_id = item.id  # the item object's own id beats ids on delta events
+            self._by_item[item.id] = call
+        if item.call_id:
+            if call.call_id is None:
+                call.call_id = item.call_id
+                self._by_call_id.setdefault(item.call_id, call)
+            elif call.call_id != item.call_id:
+                self._mismatch(msg, call, where, "call_id", call.call_id, item.call_id, out)
+        if item.name:
+            if call.name is None:
+                call.name = item.name
+            elif call.name != item.name:
+                self._mismatch(msg, call, where, "name", call.name, item.name, out)
+
+    def _mismatch(
+        self,
+        msg: SSEMessage,
+        call: _Call,
+        where: str,
+        field: str,
+        have: str,
+        got: str,
+        out: list[Event],
+    ) -> None:
+        self.report_protocol(
+            out,
+            f"{where} {field} differs from the call's: {got!r} != {have!r}",
+            event_index=msg.index,
+            byte_offset=msg.offset,
+            event=msg.event,
+            raw=msg.data,
+            call_id=call.call_id,
+            index=call.index,
+            data=got,
+        )
+
+    def _settle(
+        self, msg: SSEMessage, call: _Call, text: str | None, where: str, out: list[Event]
+    ) -> None:
+        """Make ``text`` (authoritative: a ``.done`` or a finished item) the call's arguments.
+
+        Equal to what arrived: nothing to do. No text arrived yet (R03): it is the text. A
+        difference is reported; a missing tail is sent as a delta, anything else cannot be
+        unsent, so ``CallDone`` carries the authoritative text.
+        """
+        if text is None:
+            return
+        had = call.args.size > 0 or call.deltas
+        built = call.args.text() if call.args.size else ""
+        if built == text:
+            return
+        if had:
+            self.report_protocol(
+                out,
+                f"{where} text differs from what the deltas built ({len(built)} chars)",
+                event_index=msg.index,
+                byte_offset=msg.offset,
+                event=msg.event,
+                raw=msg.data,
+                call_id=call.call_id,
+                index=call.index,
+                data=text,
+            )
+        if text.startswith(built):
+            tail = text[len(built) :]
+            call.args.append(tail)
+            if call.started:
+                out.append(
+                    ArgumentsDelta(event_index=msg.index, choice=0, index=call.index, delta=tail)
+                )
+        else:
+            call.args = ArgumentBuffer()
+            call.args.append(text)
+
+    def _item_text(
+        self, msg: SSEMessage, call: _Call, item: wire.Item, out: list[Event]
+    ) -> str | None:
+        raw = item.input if call.type == "custom" else item.arguments
+        try:
+            text, was_string = wire.raw_text(raw)
+        except _UNDECODABLE:
+            self.payload_error(out, msg, "item arguments are not valid UTF-8 JSON text")
+            return None  # the streamed text stands
+        if not was_string:
+            self.report_protocol(
+                out,
+                "item arguments sent as a JSON value instead of a string",
+                event_index=msg.index,
+                byte_offset=msg.offset,
+                event=msg.event,
+                raw=msg.data,
+                call_id=call.call_id,
+                index=call.index,
+                data=text or "",
+            )
+        return text
+
+    def _on_item(self, msg: SSEMessage, name: str, event: wire.ItemEvent, out: list[Event]) -> None:
+        item = event.item
+        if item is None:
+            self.payload_error(out, msg, f"{name} without an item")
+            return
+        if item.type not in wire.CALL_ITEMS:
+            hosted = wire.hosted_item_type(item.type)
+            if hosted is not None:
+                out.append(
+                    HostedToolEvent(
+                        event_index=msg.index,
+                        type=name,
+                        item_type=item.type,
+                        output_index=event.output_index,
+                        raw=bytes(msg.data),
+                    )
+                )
+            else:  # messages, reasoning, new item kinds: passed through
+                out.append(OtherEvent(event_index=msg.index, type=name, raw=bytes(msg.data)))
+            return
+        type: CallType = "custom" if item.type == "custom_tool_call" else "function"
+        call = self._find(event.output_index, item.id)
+        if name == "response.output_item.added":
+            if call is not None and call.ended:
+                self.report_protocol(
+                    out,
+                    f"a new item at output_index {event.output_index} after its call ended",
+                    event_index=msg.index,
+                    byte_offset=msg.offset,
+                    event=msg.event,
+                    raw=msg.data,
+                    call_id=item.call_id,
+                    index=len(self._calls),
+                )
+                call = None
+            if call is None:
+                call = self._new(event.output_index, item.id, type)
+            self._adopt(msg, call, item, name, out)
+            text = self._item_text(msg, call, item, out)
+            if text and not call.args.size and not call.deltas:
+                call.args.append(text)
+                if call.started:
+                    out.append(
+                        ArgumentsDelta(
+                            event_index=msg.index, choice=0, index=call.index, delta=text
+                        )
+                    )
+            self._start(msg, call, out)
+            if call.final:  # its .done came first and it only now has a name
+                self._finalize(msg, call, out)
+            return
+        # response.output_item.done
+        if call is None:  # R01: the item's end is the first we hear of it
+            call = self._new(event.output_index, item.id, type)
+        elif call.ended:
+            self._cross_check(msg, name, call, item, out)
+            return
+        self._adopt(msg, call, item, name, out)
+        text = self._item_text(msg, call, item, out)
+        if not call.final:
+            self._settle(msg, call, text, name, out)
+        elif text is not None and text != call.args.text():
+            self._mismatch(msg, call, name, "arguments", call.args.text(), text, out)
+        self._finalize(msg, call, out)  # R05: status in_progress is still a finished item
+
+    def _cross_check(
+        self, msg: SSEMessage, where: str, call: _Call, item: wire.Item, out: list[Event]
+    ) -> None:
+        """An item for a call already handed over: compare, report, never re-emit."""
+        final = call.frozen
+        assert final is not None
+        if item.call_id and final.call_id is not None and item.call_id != final.call_id:
+            self._mismatch(msg, call, where, "call_id", final.call_id, item.call_id, out)
+        if item.name and final.name is not None and item.name != final.name:
+            self._mismatch(msg, call, where, "name", final.name, item.name, out)
+        text = self._item_text(msg, call, item, out)
+        if text is not None and text != final.arguments:
+            self._mismatch(msg, call, where, "arguments", final.arguments, text, out)
+
+    def _on_delta(self, msg: SSEMessage, name: str, event: wire.Delta, out: list[Event]) -> None:
+        call = self._find(event.output_index, event.item_id)
+        if call is None:  # R01: no output_item.added
+            type: CallType = "custom" if name.startswith("response.custom") else "function"
+            call = self._new(event.output_index, event.item_id, type)
+        elif call.ended or call.final:
+            self.report_protocol(
+                out,
+                f"{name} for call {call.index} after its arguments were final",
+                event_index=msg.index,
+                byte_offset=msg.offset,
+                event=msg.event,
+                raw=msg.data,
+                call_id=call.call_id,
+                index=call.index,
+                data=event.delta,
+            )
+            return
+        piece = event.delta
+        if piece:
+            call.deltas = True
+            call.args.append(piece)
+            if call.started:
+                out.append(
+                    ArgumentsDelta(event_index=msg.index, choice=0, index=call.index, delta=piece)
+                )
+
+    def _on_arguments_done(
+        self, msg: SSEMessage, name: str, event: wire.ArgumentsDone, out: list[Event]
+    ) -> None:
+        text = event.input if name.startswith("response.custom") else event.arguments
+        if text is None:
+            text = event.arguments if event.arguments is not None else event.input
+        call = self._find(event.output_index, event.item_id)
+        if call is None:  # R01 / R03: the .done is all there is
+            type: CallType = "custom" if name.startswith("response.custom") else "function"
+            call = self._new(event.output_index, event.item_id, type)
+        elif call.ended or call.final:
+            if text is not None and text != call.args.text():
+                self._mismatch(msg, call, name, "arguments", call.args.text(), text, out)
+            return
+        if event.name and call.name is None:
+            call.name = event.name
+        self._settle(msg, call, text, name, out)
+        call.final = True
+        if call.name is not None:
+            self._finalize(msg, call, out)
+        # else: final text, unknown name: output_item.done or the terminal event names it
+
+    def _merge_output(
+        self, msg: SSEMessage, where: str, output: list[wire.Item], out: list[Event]
+    ) -> None:
+        """Compare the terminal ``output`` list with the calls; add calls never streamed."""
+        completed = where == "response.completed"
+        for position, item in enumerate(output):
+            if item.type not in wire.CALL_ITEMS:
+                continue
+            call = self._match_output(position, item)
+            if call is None:
+                type: CallType = "custom" if item.type == "custom_tool_call" else "function"
+                index = position if position not in self._by_output else None
+                call = self._new(index, item.id, type)
+                self._adopt(msg, call, item, where, out)
+                self._settle(msg, call, self._item_text(msg, call, item, out), where, out)
+                if completed or item.status == "completed":
+                    self._finalize(msg, call, out)
+            elif call.ended:
+                self._cross_check(msg, where, call, item, out)
+            else:
+                self._adopt(msg, call, item, where, out)
+                text = self._item_text(msg, call, item, out)
+                if not call.final:
+                    self._settle(msg, call, text, where, out)
+                elif text is not None and text != call.args.text():
+                    self._mismatch(msg, call, where, "arguments", call.args.text(), text, out)
+
+    def _match_output(self, position: int, item: wire.Item) -> _Call | None:
+        if item.call_id:
+            call = self._by_call_id.get(item.call_id)
+            if call is not None:
+                return call
+        call = self._by_output.get(position)
+        if call is not None and (item.call_id is None or call.call_id is None):
+            return call
+        if item.id is not None:
+            return self._by_item.get(item.id)
+        return None
+
+
+def expand_parallel(call: ToolCall) -> list[ToolCall]:
+    """R09, opt-in: a ``parallel`` wrapper call as the calls it packs; ``[call]`` otherwise.
+
+    Some deployments send one function call named ``parallel`` with arguments
+    ``{"tool_uses": [{"recipient_name": "functions.X", "parameters": {...}}, ...]}``. fcstream
+    reports it as sent; this splits it into one call per use (name without ``functions.``,
+    ``parameters`` as the arguments). As in :meth:`ToolCall.split`, the first keeps the
+    ``call_id`` and the others get ``"<call_id>#<n>"``: the provider still expects one result
+    for the wrapper's ``call_id``, so combine the outputs before sending them back.
+
+    Raises :class:`ArgumentsError` if a ``parallel`` call's arguments are not one JSON value.
+    """
+    if call.name != "parallel" or call.type != "function":
+        return [call]
+    value = call.json()
+    uses = value.get("tool_uses") if isinstance(value, dict) else None
+    if not isinstance(uses, list) or not uses:
+        return [call]
+    if not all(isinstance(u, dict) and isinstance(u.get("recipient_name"), str) for u in uses):
+        return [call]
+    calls: list[ToolCall] = []
+    for n, use in enumerate(uses):
+        name: str = use["recipient_name"]
+        name = name.removeprefix("functions.")
+        parameters = use.get("parameters", {})
+        call_id = call.call_id if n == 0 or call.call_id is None else f"{call.call_id}#{n}"
+        calls.append(
+            msgspec.structs.replace(
+                call, call_id=call_id, name=name, arguments=_ENCODE.encode(parameters).decode()
+            )
+        )
+    return calls

@@ -1,0 +1,210 @@
+"""View Structs for Responses API events: only the fields fcstream reads, one Struct per family.
+
+Responses keeps adding event types, so there is no tagged union (it would reject new ones):
+``DECODERS`` maps each known ``type`` to the decoder of its Struct, and the accumulator picks
+one by the SSE ``event:`` name (free) or, when that is not a known type, by ``PROBE``, which
+reads only ``type`` (plus the two fields that recognise a chat chunk, R13) and skips the rest
+unbuilt. Unknown fields in known events are skipped the same way, so they never break a stream.
+
+Every Struct has ``sequence_number`` (optional, R06) so the gap check costs no extra decode.
+Item ``arguments``/``input`` are ``Raw``: function items carry a string, but other item types
+reuse the name for objects (``tool_search_call`` sends ``"arguments": {}``), and a Raw field
+accepts both without a second decoder. Item events happen once per call, so converting the Raw
+value to ``str`` there costs nothing on the per-delta path.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import msgspec
+
+__all__ = [
+    "ANY",
+    "DECODERS",
+    "PROBE",
+    "ArgumentsDone",
+    "Delta",
+    "ErrorPayload",
+    "Item",
+    "ItemEvent",
+    "Probe",
+    "ResponseEvent",
+    "raw_text",
+]
+
+_ABSENT: Final = msgspec.Raw()
+"""Default for optional raw fields: msgspec cannot put ``Raw`` in a union with ``None``."""
+
+
+def raw_text(raw: msgspec.Raw) -> tuple[str | None, bool]:
+    """``(text, was_string)`` of an optional raw value: a JSON string decoded, anything else
+    (an object, a number) kept as its exact JSON text; ``(None, True)`` when absent or null."""
+    if not len(raw):
+        return None, True
+    value = bytes(raw)
+    if value == b"null":
+        return None, True
+    if value[:1] == b'"':
+        text: str = _STR.decode(value)  # may raise UnicodeDecodeError for bad UTF-8
+        return text, True
+    return value.decode("utf-8", "replace"), False
+
+
+class Probe(msgspec.Struct, gc=False):
+    """The cheap first look at a payload whose SSE event name did not say what it is."""
+
+    type: str | None = None
+    sequence_number: int | None = None
+    object: str | None = None
+    choices: msgspec.Raw = _ABSENT
+
+
+class Item(msgspec.Struct, gc=False):
+    """An output item: only what identifies a call and its final text."""
+
+    type: str = ""
+    id: str | None = None
+    call_id: str | None = None
+    name: str | None = None
+    arguments: msgspec.Raw = _ABSENT
+    input: msgspec.Raw = _ABSENT
+    status: str | None = None
+
+
+class ItemEvent(msgspec.Struct, gc=False):
+    """``response.output_item.added`` / ``.done``."""
+
+    type: str = ""
+    item: Item | None = None
+    output_index: int | None = None
+    sequence_number: int | None = None
+
+
+class Delta(msgspec.Struct, gc=False):
+    """Every ``*.delta`` event: argument, custom input, text, refusal and reasoning pieces."""
+
+    type: str = ""
+    delta: str = ""
+    item_id: str | None = None
+    output_index: int | None = None
+    sequence_number: int | None = None
+
+
+class ArgumentsDone(msgspec.Struct, gc=False):
+    """``function_call_arguments.done`` (``arguments``) / ``custom_tool_call_input.done``
+    (``input``). Some servers add ``name``; it is read when the call has none yet."""
+
+    type: str = ""
+    arguments: str | None = None
+    input: str | None = None
+    name: str | None = None
+    item_id: str | None = None
+    output_index: int | None = None
+    sequence_number: int | None = None
+
+
+class ErrorBody(msgspec.Struct, gc=False):
+    code: str | int | None = None
+    message: str | None = None
+    type: str | None = None
+
+
+class IncompleteDetails(msgspec.Struct, gc=False):
+    reason: str | None = None
+
+
+class Response(msgspec.Struct, gc=False):
+    """The ``response`` object of ``response.*`` lifecycle events."""
+
+    id: str | None = None
+    model: str | None = None
+    status: str | None = None
+    output: list[Item] | None = None
+    usage: msgspec.Raw = _ABSENT
+    error: ErrorBody | None = None
+    incomplete_details: IncompleteDetails | None = None
+
+
+class ResponseEvent(msgspec.Struct, gc=False):
+    """``response.created`` / ``in_progress`` / ``queued`` / ``completed`` / ``incomplete`` /
+    ``failed``."""
+
+    type: str = ""
+    response: Response | None = None
+    sequence_number: int | None = None
+
+
+class ErrorPayload(msgspec.Struct, gc=False):
+    """The ``error`` event: fields at the top level (OpenAI) or in a nested ``error`` object."""
+
+    type: str = ""
+    code: str | int | None = None
+    message: str | None = None
+    error: ErrorBody | None = None
+    sequence_number: int | None = None
+
+
+class Progress(msgspec.Struct, gc=False):
+    """Hosted tool progress events (``response.web_search_call.searching`` and the like)."""
+
+    type: str = ""
+    item_id: str | None = None
+    output_index: int | None = None
+    sequence_number: int | None = None
+
+
+_RESPONSE: Final = msgspec.json.Decoder(ResponseEvent)
+_ITEM: Final = msgspec.json.Decoder(ItemEvent)
+_DELTA: Final = msgspec.json.Decoder(Delta)
+_ARGS_DONE: Final = msgspec.json.Decoder(ArgumentsDone)
+_ERROR: Final = msgspec.json.Decoder(ErrorPayload)
+_STR: Final = msgspec.json.Decoder(str)
+
+PROGRESS: Final = msgspec.json.Decoder(Progress)
+PROBE: Final = msgspec.json.Decoder(Probe)
+ANY: Final = msgspec.json.Decoder()
+
+DECODERS: Final[dict[str, msgspec.json.Decoder[Any]]] = {
+    "response.created": _RESPONSE,
+    "response.in_progress": _RESPONSE,
+    "response.queued": _RESPONSE,
+    "response.completed": _RESPONSE,
+    "response.incomplete": _RESPONSE,
+    "response.failed": _RESPONSE,
+    "response.output_item.added": _ITEM,
+    "response.output_item.done": _ITEM,
+    "response.function_call_arguments.delta": _DELTA,
+    "response.function_call_arguments.done": _ARGS_DONE,
+    "response.custom_tool_call_input.delta": _DELTA,
+    "response.custom_tool_call_input.done": _ARGS_DONE,
+    "response.output_text.delta": _DELTA,
+    "response.refusal.delta": _DELTA,
+    "response.reasoning_summary_text.delta": _DELTA,
+    "response.reasoning_text.delta": _DELTA,
+    "error": _ERROR,
+}
+"""Event types fcstream interprets, by ``type``. Anything else is hosted-tool progress (by
+name, see ``hosted_item_type``) or passes through untouched."""
+
+CALL_ITEMS: Final = frozenset({"function_call", "custom_tool_call"})
+"""Item types that are client calls."""
+
+_HOSTED_EXTRA: Final = frozenset({"mcp_list_tools", "mcp_approval_request"})
+
+
+def hosted_item_type(name: str) -> str | None:
+    """The hosted item type an item type or a progress event's middle part names, or ``None``.
+
+    ``web_search_call``, ``code_interpreter_call_code`` (-> ``code_interpreter_call``),
+    ``mcp_call_arguments`` (-> ``mcp_call``), ``mcp_list_tools``...: any ``*_call*`` name that is
+    not a client call, plus MCP listing and approval items. New hosted tools follow the
+    ``*_call`` pattern, so they are recognised without a release.
+    """
+    cut = name.find("_call")
+    if cut > 0:
+        base = name[: cut + 5]
+        return None if base in CALL_ITEMS else base
+    if name in _HOSTED_EXTRA or name.startswith("mcp_"):
+        return name
+    return None

@@ -1,0 +1,255 @@
+"""Every Chat (C01..C24, F1, F3) and SSE (S01..S09) quirk fixture against its hand-written
+sidecar, in lenient and strict mode.
+
+S08 (HTTP 200 with a JSON error body, an HTML error page from a proxy) is an HTTP-level quirk:
+it is tested with the adapters, not here. Fixtures are written by fixtures/make_quirks.py; the
+first test checks the committed files still match it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fcstream import (
+    ArgumentsDelta,
+    ArgumentsError,
+    CallDone,
+    CallIncomplete,
+    CallStarted,
+    ErrorEvent,
+    Event,
+    FcstreamError,
+    OtherEvent,
+    PayloadError,
+    SSEFramer,
+    StreamDone,
+    StreamParser,
+    StreamStarted,
+    ToolCall,
+    Usage,
+)
+from fcstream._result import Collector
+
+from .conftest import FIXTURES
+
+QUIRKS = FIXTURES / "quirks"
+PATHS = sorted(QUIRKS.glob("chat-*.sse")) + sorted(QUIRKS.glob("sse-*.sse"))
+
+
+def load(path: Path) -> tuple[bytes, dict[str, Any]]:
+    sidecar = path.with_name(path.name.removesuffix(".sse") + ".expected.json")
+    return path.read_bytes(), json.loads(sidecar.read_text(encoding="utf-8"))
+
+
+def lenient(data: bytes, api: Any = "chat") -> tuple[list[Event], list[ToolCall]]:
+    parser = StreamParser(api, strict=False)
+    events = parser.feed(data)
+    events += parser.finish()
+    return events, parser.calls
+
+
+def strict(data: bytes, api: Any = "chat") -> tuple[list[Event], list[FcstreamError], StreamParser]:
+    """Feed in strict mode, collecting every raised error and the events each one carries."""
+    parser = StreamParser(api, strict=True)
+    events: list[Event] = []
+    raised: list[FcstreamError] = []
+    chunks = [data]
+    while True:
+        try:
+            events += parser.feed(chunks.pop() if chunks else b"")
+        except PayloadError as exc:
+            raised.append(exc)
+            events += exc.events
+            continue
+        if not chunks:
+            break
+    try:
+        events += parser.finish()
+    except PayloadError as exc:
+        raised.append(exc)
+        events += exc.events
+    return events, raised, parser
+
+
+def ids(paths: list[Path]) -> list[str]:
+    return [p.name for p in paths]
+
+
+def test_fixtures_match_their_generator() -> None:
+    spec = importlib.util.spec_from_file_location("make_quirks", FIXTURES / "make_quirks.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    built = module.build()
+    on_disk = {p.name.removesuffix(".sse") for p in PATHS}
+    assert on_disk == set(built)
+    for name, (data, sidecar) in built.items():
+        assert (QUIRKS / f"{name}.sse").read_bytes() == data, name
+        assert (QUIRKS / f"{name}.expected.json").read_text(encoding="utf-8") == sidecar, name
+
+
+def test_every_quirk_has_a_fixture() -> None:
+    quirks = {load(p)[1]["quirk"] for p in PATHS}
+    wanted = {f"C{n:02d}" for n in range(1, 25)} | {f"S{n:02d}" for n in range(1, 10)}
+    wanted |= {"F1", "F3"}
+    assert wanted - {"S08"} <= quirks  # S08 is HTTP-level: the adapters' tests
+
+
+@pytest.mark.parametrize("path", PATHS, ids=ids(PATHS))
+def test_lenient(path: Path) -> None:
+    data, expected = load(path)
+    events, calls = lenient(data, expected["api"])
+    check(events, calls, expected)
+    assert lenient(data, "auto") == (events, calls)  # detection picks chat for all of these
+
+
+@pytest.mark.parametrize("path", PATHS, ids=ids(PATHS))
+def test_strict(path: Path) -> None:
+    data, expected = load(path)
+    lenient_events, lenient_calls = lenient(data, expected["api"])
+    events, raised, parser = strict(data, expected["api"])
+
+    wanted = [e for e in expected["errors"] if e["kind"] != "ProviderError"]
+    assert [(type(e).__name__, e.event_index) for e in raised] == [
+        (e["kind"], e["event_index"]) for e in wanted
+    ]
+    offsets = message_offsets(data)
+    for error in raised:
+        assert isinstance(error, PayloadError)
+        assert error.api == "chat"
+        # the offset of the SSE event concerned, or of the unterminated bytes at the end
+        assert error.byte_offset == offsets[error.event_index], error
+        assert error.excerpt
+    # nothing lost by raising: the same events as lenient mode, minus the raised errors
+    kept = [
+        e
+        for e in lenient_events
+        if not (isinstance(e, ErrorEvent) and isinstance(e.error, PayloadError))
+    ]
+    assert events == kept
+    assert parser.calls == lenient_calls
+    check(lenient_events, parser.calls, expected)
+
+
+def message_offsets(data: bytes) -> dict[int, int]:
+    """SSE event index -> byte offset; the event count maps to the unterminated tail's."""
+    framer = SSEFramer()
+    messages = framer.feed(data)
+    rest = framer.finish()
+    offsets = {m.index: m.offset for m in messages}
+    offsets[len(messages)] = rest.offset
+    return offsets
+
+
+def check(events: list[Event], calls: list[ToolCall], expected: dict[str, Any]) -> None:
+    check_calls(events, calls, expected["calls"])
+    check_stream(events, expected)
+    errors = [e for e in events if isinstance(e, ErrorEvent)]
+    assert [(type(e.error).__name__, e.event_index) for e in errors] == [
+        (e["kind"], e["event_index"]) for e in expected["errors"]
+    ]
+    for event in errors:
+        assert getattr(event.error, "event_index", event.event_index) == event.event_index
+
+
+def check_calls(events: list[Event], calls: list[ToolCall], wanted: list[dict[str, Any]]) -> None:
+    got = [
+        {
+            "call_id": c.call_id,
+            "name": c.name,
+            "arguments": c.arguments,
+            "index": c.index,
+            "choice": c.choice,
+            "type": c.type,
+            "complete": c.complete,
+            "extra": c.extra,
+        }
+        for c in calls
+    ]
+    fields = ("call_id", "name", "arguments", "index", "choice", "type", "complete", "extra")
+    assert got == [{k: w[k] for k in fields} for w in wanted]
+    for call, want in zip(calls, wanted, strict=True):
+        key = (call.choice, call.index)
+        ends = [
+            e
+            for e in events
+            if isinstance(e, (CallDone, CallIncomplete)) and (e.call.choice, e.call.index) == key
+        ]
+        assert len(ends) == 1, ends  # exactly one end per call, never both
+        end = ends[0]
+        assert end.call == call
+        if want["complete"]:
+            assert isinstance(end, CallDone)
+            assert end.event_index == want["final_event"]
+        else:
+            assert isinstance(end, CallIncomplete)
+            assert want["final_event"] is None
+            assert (end.event_index, end.reason) == (
+                want["incomplete"]["event_index"],
+                want["incomplete"]["reason"],
+            )
+        started = [e for e in events if isinstance(e, CallStarted) and (e.choice, e.index) == key]
+        deltas = "".join(
+            e.delta for e in events if isinstance(e, ArgumentsDelta) and (e.choice, e.index) == key
+        )
+        if call.name is None:
+            assert started == []
+            assert deltas == ""
+        else:
+            assert len(started) == 1
+            assert (started[0].call_id, started[0].name) == (call.call_id, call.name)
+            assert started[0].event_index <= end.event_index
+            assert deltas == call.arguments
+        check_decoding(call, want)
+
+
+def check_decoding(call: ToolCall, want: dict[str, Any]) -> None:
+    values = want.get("values")
+    if values is not None:
+        assert call.values() == values
+        if len(values) > 1:
+            with pytest.raises(ArgumentsError) as info:
+                call.json()
+            assert info.value.values_found == len(values)
+            assert info.value.call_id == call.call_id
+    elif call.complete and not call.arguments.strip():
+        assert call.json() == {}  # C11: no arguments means no parameters
+
+
+def check_stream(events: list[Event], expected: dict[str, Any]) -> None:
+    done = [e for e in events if isinstance(e, StreamDone)]
+    assert len(done) == 1
+    want = expected["stream"]
+    assert done[0].event_index == want["event_index"]
+    assert done[0].status == want["status"]
+    assert done[0].complete is want["complete"]
+    assert done[0].finish_reasons == {int(k): v for k, v in want["finish_reasons"].items()}
+    assert done[0].leftover == want["leftover"].encode()
+
+    collector = Collector()
+    for event in events:
+        collector.add(event)
+    result = collector.result()
+    for key in ("texts", "reasoning", "refusals"):
+        assert getattr(result, key) == {int(k): v for k, v in expected.get(key, {}).items()}
+    if "usage" in expected:
+        assert result.usage == expected["usage"]
+    usage_events = [e for e in events if isinstance(e, Usage)]
+    assert len(usage_events) == expected.get("usage_events", 0)
+    if "other_events" in expected:
+        assert len([e for e in events if isinstance(e, OtherEvent)]) == expected["other_events"]
+    if "started" in expected:
+        started = [e for e in events if isinstance(e, StreamStarted)]
+        assert len(started) == 1
+        want_started = expected["started"]
+        assert (started[0].event_index, started[0].response_id, started[0].model) == (
+            want_started["event_index"],
+            want_started["response_id"],
+            want_started["model"],
+        )

@@ -1,0 +1,482 @@
+"""Properties of the framer and the chat parser that must hold for any input.
+
+1. Re-chunking: the same bytes give the same messages, events and calls whatever the chunking
+   (whole, byte by byte, split in two at every offset, random cut lists).
+2. The framer agrees with a plain WHATWG reference written here on generated streams.
+3. Fuzz: any bytes, generated chunks and mutated recordings give events or raise only
+   ``FcstreamError`` subclasses, in lenient and strict mode.
+4. Prefixes: a stream cut at any offset then finished raises nothing outside the tree, returns
+   calls whose arguments are prefixes of the full stream's, and never a ``CallDone`` whose
+   structural signal was not inside the prefix.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, assume, example, given, settings
+from hypothesis import strategies as st
+
+from fcstream import (
+    ArgumentsDelta,
+    CallDone,
+    CallIncomplete,
+    CallStarted,
+    Event,
+    FcstreamError,
+    SSEFramer,
+    SSEMessage,
+    StreamDone,
+    StreamParser,
+    ToolCall,
+)
+from fcstream._sse import Unterminated
+
+from .conftest import CORPUS, FIXTURES
+from .feed import byte_by_byte, feed_all, split_at
+
+QUIRK_FILES = sorted(
+    p for p in (FIXTURES / "quirks").glob("*.sse") if p.name.startswith(("chat-", "sse-"))
+)
+CHAT_FILES = sorted(p for p in CORPUS.glob("*/*.sse") if "chat" in p.name)
+# small recordings with calls, comments, n > 1, no index, a cut: all split at every offset
+SMALL_CORPUS = [
+    p
+    for p in CHAT_FILES
+    if p.name
+    in {
+        "openinference-chat-synchronous-stream-chat-completions-with-tool-ca-01.sse",
+        "llm-chat-tools-stream-variant-b-01.sse",
+        "chat-tool-call-finish-stop-01.sse",
+        "chat-tool-call-strict-01.sse",
+        "chat-length-truncated-02.sse",
+        "pydantic-ai-chat-openrouter-stream-reasoning-01.sse",
+    }
+]
+FUZZ_SEEDS = [p.read_bytes() for p in QUIRK_FILES] + [p.read_bytes() for p in SMALL_CORPUS]
+BOM = b"\xef\xbb\xbf"
+
+
+def test_the_small_corpus_is_there() -> None:
+    assert len(SMALL_CORPUS) == 6
+    assert len(QUIRK_FILES) >= 40
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def frame(chunks: list[bytes]) -> tuple[list[SSEMessage], Unterminated]:
+    framer = SSEFramer()
+    out: list[SSEMessage] = []
+    for chunk in chunks:
+        out.extend(framer.feed(chunk))
+    return out, framer.finish()
+
+
+def whatwg(data: bytes) -> list[tuple[str, bytes, str, int | None]]:
+    """The WHATWG event stream interpretation, as plainly as it reads (dispatched events only)."""
+    if data.startswith(BOM):
+        data = data[3:]
+    lines = re.split(rb"\r\n|\r|\n", data)[:-1]  # the piece after the last line end is dropped
+    out: list[tuple[str, bytes, str, int | None]] = []
+    event, buffer, last_id, retry = b"", b"", "", None
+    for line in lines:
+        if not line:
+            if buffer:
+                name = event.decode("utf-8", "replace") or "message"
+                out.append((name, buffer[:-1], last_id, retry))
+            event, buffer = b"", b""
+            continue
+        if line.startswith(b":"):
+            continue
+        name, colon, value = line.partition(b":")
+        if colon and value.startswith(b" "):
+            value = value[1:]
+        if name == b"event":
+            event = value
+        elif name == b"data":
+            buffer += value + b"\n"
+        elif name == b"id" and b"\0" not in value:
+            last_id = value.decode("utf-8", "replace")
+        elif name == b"retry" and value and all(48 <= b <= 57 for b in value):
+            retry = int(value)
+    return out
+
+
+def chunkings(data: bytes, cuts: list[int]) -> list[list[bytes]]:
+    return [[data], byte_by_byte(data), split_at(data, cuts)]
+
+
+def every_split(data: bytes) -> list[list[bytes]]:
+    return [split_at(data, [i]) for i in range(len(data) + 1)]
+
+
+def run_lenient(chunks: list[bytes], api: Any = "auto") -> tuple[list[Event], list[ToolCall]]:
+    return feed_all(chunks, api=api, strict=False)
+
+
+def run_strict(chunks: list[bytes], api: Any = "auto", **kwargs: Any) -> list[Event]:
+    """Strict mode, going on after every error as a caller that logs and continues would."""
+    parser = StreamParser(api, strict=True, **kwargs)
+    events: list[Event] = []
+    for chunk in [*chunks, b""]:
+        while True:
+            try:
+                events += parser.feed(chunk)
+                break
+            except FcstreamError as exc:
+                events += exc.events
+                chunk = b""  # the rest of this chunk's messages wait in the parser
+                if parser.sse._broken:
+                    break
+            except Exception as exc:  # pragma: no cover - the property
+                pytest.fail(f"{type(exc).__name__} escaped from feed(): {exc!r}")
+    try:
+        events += parser.finish()
+    except FcstreamError as exc:
+        events += exc.events
+    except Exception as exc:  # pragma: no cover - the property
+        pytest.fail(f"{type(exc).__name__} escaped from finish(): {exc!r}")
+    return events
+
+
+def check_invariants(events: list[Event], calls: list[ToolCall]) -> None:
+    """What any finished stream's events must satisfy, whatever the input."""
+    assert len([e for e in events if isinstance(e, StreamDone)]) == 1
+    for call in calls:
+        key = (call.choice, call.index)
+        ends = [
+            e
+            for e in events
+            if isinstance(e, (CallDone, CallIncomplete)) and (e.call.choice, e.call.index) == key
+        ]
+        assert len(ends) == 1, (call, ends)
+        assert ends[0].call == call
+        assert isinstance(ends[0], CallDone) is call.complete
+        if call.complete:
+            assert call.name is not None  # a nameless call is never handed over as finished
+        started = [e for e in events if isinstance(e, CallStarted) and (e.choice, e.index) == key]
+        assert len(started) == (0 if call.name is None else 1)
+        deltas = [e for e in events if isinstance(e, ArgumentsDelta) and (e.choice, e.index) == key]
+        if started:
+            assert "".join(d.delta for d in deltas) == call.arguments
+            assert started[0].event_index <= ends[0].event_index
+            position = events.index(ends[0])
+            assert all(events.index(d) < position for d in deltas)
+        else:
+            assert deltas == []
+
+
+# -- 1. re-chunking: deterministic, every offset ---------------------------------------------
+
+
+@pytest.mark.parametrize("path", QUIRK_FILES + SMALL_CORPUS, ids=lambda p: p.name)
+def test_every_split_gives_the_same_events_and_calls(path: Path) -> None:
+    data = path.read_bytes()
+    expected = run_lenient([data])
+    check_invariants(*expected)
+    assert run_lenient(byte_by_byte(data)) == expected
+    for chunks in every_split(data):
+        assert run_lenient(chunks) == expected, chunks
+    assert frame(byte_by_byte(data)) == frame([data])
+
+
+# -- 1. re-chunking: random cut lists ----------------------------------------------------------
+
+
+cut_lists = st.lists(st.integers(min_value=0, max_value=200_000), max_size=40)
+
+
+@given(
+    path=st.sampled_from(CHAT_FILES + QUIRK_FILES),
+    cuts=cut_lists,
+    strict=st.booleans(),
+)
+def test_random_cuts_give_the_same_events_and_calls(
+    path: Path, cuts: list[int], strict: bool
+) -> None:
+    data = path.read_bytes()
+    cuts = [c % (len(data) + 1) for c in cuts]
+    if strict:
+        assert run_strict(split_at(data, cuts)) == run_strict([data])
+    else:
+        assert run_lenient(split_at(data, cuts)) == run_lenient([data])
+    assert frame(split_at(data, cuts)) == frame([data])
+
+
+# -- generated streams -------------------------------------------------------------------------
+
+plain = st.binary(max_size=12).map(lambda b: b.replace(b"\r", b"").replace(b"\n", b""))
+field_line = st.one_of(
+    plain.map(lambda v: b"data:" + v),
+    plain.map(lambda v: b"data: " + v),
+    st.just(b"data"),
+    st.sampled_from([b"event: ping", b"event:", b"event: message", b"event"]),
+    plain.map(lambda v: b"event: " + v),
+    plain.map(lambda v: b"id: " + v),
+    st.sampled_from([b"id", b"id:", b"id: \x001", b"id: 42"]),
+    st.sampled_from([b"retry: 100", b"retry: 1a", b"retry:", b"retry: 007", b"retry:  5"]),
+    plain.map(lambda v: b":" + v),
+    plain.map(lambda v: b"x-unknown: " + v),
+    st.just(b""),
+    st.just(BOM + b"data: second bom"),
+)
+eols = st.sampled_from([b"\n", b"\r\n", b"\r"])
+sse_streams = st.builds(
+    lambda bom, lines, tail: (BOM if bom else b"") + b"".join(a + b for a, b in lines) + tail,
+    st.booleans(),
+    st.lists(st.tuples(field_line, eols), max_size=25),
+    st.one_of(st.just(b""), plain),
+)
+
+
+@given(data=sse_streams, cuts=cut_lists)
+@example(data=b"data: a\r\n\r\n", cuts=[8])
+@example(data=b"data: a\r\rdata: b\r\n\r\n", cuts=[8, 9])
+@example(data=BOM + b"data: a\n\n", cuts=[1, 2])
+def test_framer_matches_the_whatwg_reference(data: bytes, cuts: list[int]) -> None:
+    expected = [(m.event, m.data, m.id, m.retry) for m in frame([data])[0]]
+    assert expected == whatwg(data)
+    whole = frame([data])
+    for chunks in chunkings(data, [c % (len(data) + 1) for c in cuts]):
+        assert frame(chunks) == whole
+    if len(data) <= 200:
+        for chunks in every_split(data):
+            assert frame(chunks) == whole
+    messages, rest = whole
+    assert [m.index for m in messages] == list(range(len(messages)))
+    assert all(0 <= m.offset < len(data) for m in messages)
+    assert data.endswith(rest.data)
+
+
+# chat chunks: a small vocabulary so fragments collide, calls interleave, choices finish
+arguments = st.sampled_from(['{"a":', "1}", "", "{}", '"\u00e9"', "0"])
+first_fragments = st.builds(
+    lambda index, call_id, name, args: {
+        "index": index,
+        "id": call_id,
+        "type": "function",
+        "function": {"name": name, "arguments": args},
+    },
+    st.integers(0, 2),
+    st.sampled_from(["a", "b", "c"]),
+    st.sampled_from(["f", "g"]),
+    arguments,
+)
+continuations = st.builds(
+    lambda index, args: {"index": index, "function": {"arguments": args}},
+    st.integers(0, 2),
+    arguments,
+)
+odd_fragments = st.fixed_dictionaries(
+    {},
+    optional={
+        "index": st.integers(0, 2),
+        "id": st.sampled_from(["a", "b", "", "c"]),
+        "type": st.sampled_from(["function", "custom"]),
+        "function": st.fixed_dictionaries(
+            {},
+            optional={
+                "name": st.sampled_from(["f", "g", ""]),
+                "arguments": arguments,
+            },
+        ),
+    },
+)
+def weighted(*options: tuple[int, st.SearchStrategy[Any]]) -> st.SearchStrategy[Any]:
+    """Draw from one of ``options`` with the given weights (``one_of`` draws them evenly)."""
+    pool = [strategy for weight, strategy in options for _ in range(weight)]
+    return st.sampled_from(range(len(pool))).flatmap(lambda i: pool[i])
+
+
+fragments = weighted((2, first_fragments), (4, continuations), (1, odd_fragments))
+deltas = weighted(
+    (3, st.lists(fragments, min_size=1, max_size=3).map(lambda f: {"tool_calls": f})),
+    (
+        1,
+        st.fixed_dictionaries(
+            {},
+            optional={
+                "role": st.sampled_from(["assistant", ""]),
+                "content": st.one_of(st.none(), st.text(max_size=4)),
+                "reasoning_content": st.text(max_size=3),
+                "refusal": st.text(max_size=3),
+                "tool_calls": st.one_of(st.none(), st.lists(fragments, max_size=2)),
+            },
+        ),
+    ),
+)
+choices = st.fixed_dictionaries(
+    {"index": st.sampled_from([0, 0, 0, 1]), "delta": weighted((9, deltas), (1, st.none()))},
+    optional={
+        "finish_reason": st.sampled_from(
+            [None, None, None, "stop", "tool_calls", "length", "content_filter"]
+        ),
+    },
+)
+chunks_json = st.fixed_dictionaries(
+    {
+        "id": st.sampled_from(["chatcmpl-1", ""]),
+        "choices": st.lists(choices, min_size=1, max_size=2),
+    },
+    optional={"usage": st.just({"total_tokens": 3})},
+)
+chunk_payloads = chunks_json.map(lambda c: json.dumps(c).encode())
+rare_payloads = st.sampled_from(
+    [
+        b"[DONE]",
+        b'{"error":{"message":"overloaded","type":"server_error"}}',
+        b"not json",
+        b'{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":'
+        b'{"arguments":{"x":1}}}]}}]}',
+    ]
+)
+payload = weighted((12, chunk_payloads), (1, rare_payloads))
+block = st.tuples(
+    st.sampled_from([b"", b": ping\n", b"event: message\n", b"id: 7\n"]),
+    payload,
+    eols,
+    st.sampled_from([b"", b": keep-alive\n\n", b"event: ping\n\n"]),
+)
+endings = st.sampled_from(
+    [
+        b"",
+        b"data: [DONE]\n\n",
+        b'data: {"choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}\n\n'
+        b"data: [DONE]\n\n",
+    ]
+)
+chat_streams = st.builds(
+    lambda bom, blocks, end, cut: (
+        (BOM if bom else b"")
+        + b"".join(pre + b"data: " + p + eol + eol + post for pre, p, eol, post in blocks)
+        + end
+    )[: None if cut is None else -cut],
+    st.booleans(),
+    st.lists(block, max_size=12),
+    endings,
+    weighted((2, st.none()), (1, st.integers(1, 30))),
+)
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(data=chat_streams, cuts=cut_lists)
+def test_generated_chat_streams_rechunk_and_keep_the_invariants(
+    data: bytes, cuts: list[int]
+) -> None:
+    expected = run_lenient([data], api="chat")
+    check_invariants(*expected)
+    cuts = [c % (len(data) + 1) for c in cuts]
+    for chunks in chunkings(data, cuts):
+        assert run_lenient(chunks, api="chat") == expected
+    if len(data) <= 600:
+        for chunks in every_split(data):
+            assert run_lenient(chunks, api="chat") == expected
+    strict_events = run_strict(split_at(data, cuts), api="chat")
+    assert strict_events == run_strict([data], api="chat")
+
+
+# -- 3. fuzz -----------------------------------------------------------------------------------
+
+
+@given(data=st.binary(max_size=3000), cuts=cut_lists, api=st.sampled_from(["auto", "chat"]))
+def test_any_bytes_give_events_or_typed_errors(data: bytes, cuts: list[int], api: str) -> None:
+    events, calls = run_lenient(split_at(data, cuts), api=api)
+    check_invariants(events, calls)
+    run_strict(split_at(data, cuts), api=api)
+    run_strict([data], api=api, max_event_bytes=64)
+
+
+mutations = st.lists(
+    st.tuples(
+        st.integers(min_value=0, max_value=1 << 20),
+        st.sampled_from(["set", "delete", "insert", "repeat", "cut"]),
+        st.binary(min_size=1, max_size=6),
+    ),
+    min_size=1,
+    max_size=8,
+)
+
+
+def mutate(data: bytes, edits: list[tuple[int, str, bytes]]) -> bytes:
+    buf = bytearray(data)
+    for position, kind, value in edits:
+        at = position % (len(buf) + 1)
+        if kind == "set" and at < len(buf):
+            buf[at] = value[0]
+        elif kind == "delete":
+            del buf[at : at + len(value)]
+        elif kind == "insert":
+            buf[at:at] = value
+        elif kind == "repeat":
+            buf[at:at] = buf[at : at + 40 * len(value)]
+        elif kind == "cut":
+            del buf[at:]
+    return bytes(buf)
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.sampled_from(FUZZ_SEEDS),
+    edits=mutations,
+    cuts=cut_lists,
+    strict=st.booleans(),
+)
+def test_mutated_recordings_give_events_or_typed_errors(
+    seed: bytes, edits: list[tuple[int, str, bytes]], cuts: list[int], strict: bool
+) -> None:
+    data = mutate(seed, edits)
+    assume(data != seed)
+    if strict:
+        run_strict(split_at(data, cuts), api="chat")
+    else:
+        try:
+            events, calls = run_lenient(split_at(data, cuts), api="chat")
+        except FcstreamError:  # lenient mode may still refuse unframeable input
+            return
+        check_invariants(events, calls)
+
+
+# -- 4. prefixes ---------------------------------------------------------------------------------
+
+
+def check_prefixes(data: bytes, offsets: list[int]) -> None:
+    """Cut at each offset, finish: calls are prefixes; CallDone only after its signal."""
+    full_events, full_calls = run_lenient([data], api="chat")
+    by_key = {(c.choice, c.index): c for c in full_calls}
+    signal = {
+        (e.call.choice, e.call.index): e.event_index for e in full_events if isinstance(e, CallDone)
+    }
+    for cut in offsets:
+        parser = StreamParser("chat", strict=False)
+        try:
+            events = parser.feed(data[:cut])
+            seen = parser.events_seen
+            events += parser.finish()
+        except FcstreamError:
+            continue
+        check_invariants(events, parser.calls)
+        for call in parser.calls:
+            key = (call.choice, call.index)
+            full = by_key[key]
+            assert full.arguments.startswith(call.arguments), (cut, call, full)
+            finished_here = key in signal and signal[key] < seen
+            assert call.complete is finished_here, (cut, call)
+            if finished_here:
+                assert call == full
+
+
+@pytest.mark.parametrize("path", QUIRK_FILES + SMALL_CORPUS[:3], ids=lambda p: p.name)
+def test_every_prefix_then_finish(path: Path) -> None:
+    data = path.read_bytes()
+    check_prefixes(data, list(range(len(data) + 1)))
+
+
+@given(data=chat_streams)
+def test_every_prefix_of_generated_streams(data: bytes) -> None:
+    step = max(1, len(data) // 150)
+    check_prefixes(data, list(range(0, len(data) + 1, step)))

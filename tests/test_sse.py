@@ -1,0 +1,435 @@
+"""SSEFramer against the WHATWG "event stream interpretation" rules, one rule per test."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from fcstream import SSEFramer, SSEMessage, StreamFormatError
+from fcstream._sse import Unterminated
+
+from .feed import byte_by_byte, split_at
+
+BOM = b"\xef\xbb\xbf"
+
+
+def frame(
+    chunks: Sequence[bytes | bytearray | memoryview], **kwargs: int
+) -> tuple[list[SSEMessage], Unterminated]:
+    framer = SSEFramer(**kwargs)
+    out: list[SSEMessage] = []
+    for chunk in chunks:
+        out.extend(framer.feed(chunk))
+    return out, framer.finish()
+
+
+def datas(chunks: Sequence[bytes]) -> list[bytes]:
+    return [m.data for m in frame(chunks)[0]]
+
+
+def every_split(data: bytes) -> list[list[bytes]]:
+    """Whole, byte by byte, and split in two at every offset."""
+    ways = [[data], byte_by_byte(data)]
+    ways.extend(split_at(data, [i]) for i in range(len(data) + 1))
+    return ways
+
+
+def same_for_every_split(data: bytes) -> tuple[list[SSEMessage], Unterminated]:
+    expected = frame([data])
+    for chunks in every_split(data):
+        assert frame(chunks) == expected, chunks
+    return expected
+
+
+# -- line endings ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("eol", [b"\n", b"\r\n", b"\r"], ids=["LF", "CRLF", "CR"])
+def test_line_endings_frame_the_same(eol: bytes) -> None:
+    text = b"event: a\ndata: 1\ndata: 2\n\n: c\n\ndata: 3\n\n".replace(b"\n", eol)
+    messages, rest = same_for_every_split(text)
+    assert [(m.event, m.data) for m in messages] == [("a", b"1\n2"), ("message", b"3")]
+    assert rest == Unterminated(b"", len(text), False)
+
+
+def test_mixed_line_endings_in_one_stream() -> None:
+    text = b"data: a\r\ndata: b\rdata: c\n\r\n\rdata: d\n\n"
+    messages, _ = same_for_every_split(text)
+    assert [m.data for m in messages] == [b"a\nb\nc", b"d"]
+
+
+def test_crlf_split_across_chunks_is_one_line_end() -> None:
+    # counted twice, the LF would be a blank line and dispatch "a" alone
+    assert datas([b"data: a\r", b"\ndata: b\r\n\r\n"]) == [b"a\nb"]
+    assert datas([b"data: a\r", b"", b"\ndata: b\r\n\r\n"]) == [b"a\nb"]  # empty read between
+
+
+def test_lone_cr_at_chunk_end_then_a_chunk_without_lf() -> None:
+    assert datas([b"data: a\r", b"data: b\r\r"]) == [b"a\nb"]
+
+
+def test_cr_then_lf_after_a_blank_line_split() -> None:
+    # the blank line is CR + LF split across chunks: one dispatch, then the next block
+    messages, _ = frame([b"data: a\r\n\r", b"\ndata: b\n\n"])
+    assert [(m.data, m.offset) for m in messages] == [(b"a", 0), (b"b", 11)]
+
+
+def test_lf_only_stream_never_needs_cr_handling() -> None:
+    messages, _ = frame([b"data: a\n\ndata: b\n", b"\n"])
+    assert [m.data for m in messages] == [b"a", b"b"]
+
+
+def test_cr_in_a_memoryview_chunk_is_seen() -> None:
+    messages, _ = frame([memoryview(b"data: a\rdata: b\r\r")])
+    assert [m.data for m in messages] == [b"a\nb"]
+
+
+def test_bytearray_and_memoryview_chunks() -> None:
+    chunks = [bytearray(b"data: a"), memoryview(b"\n\ndata: b\n\n")]
+    assert [m.data for m in frame(chunks)[0]] == [b"a", b"b"]
+
+
+# -- BOM ---------------------------------------------------------------------------------------
+
+
+def test_leading_bom_is_stripped() -> None:
+    messages, _ = same_for_every_split(BOM + b"data: x\n\n")
+    assert [(m.data, m.offset) for m in messages] == [(b"x", 3)]
+
+
+def test_bom_split_across_chunks_is_stripped() -> None:
+    assert datas([b"\xef", b"\xbb", b"\xbfdata: x\n\n"]) == [b"x"]
+    assert datas([b"\xef\xbb", b"\xbf", b"data: x\n\n"]) == [b"x"]
+
+
+def test_second_bom_is_not_stripped() -> None:
+    # the first line's field name becomes "\ufeffdata", which is no known field
+    messages, rest = frame([BOM + BOM + b"data: x\n\ndata: y\n\n"])
+    assert [m.data for m in messages] == [b"y"]
+    assert rest.data == b""
+
+
+def test_bom_later_in_the_stream_is_not_stripped() -> None:
+    assert datas([b"data: a\n\n" + BOM + b"data: b\n\n"]) == [b"a"]
+
+
+def test_bom_prefix_that_is_not_a_bom_is_kept() -> None:
+    messages, rest = frame([b"\xef\xbb", b"x\n\ndata: y\n\n"])
+    assert [m.data for m in messages] == [b"y"]
+    assert rest == Unterminated(b"", 14, False)
+
+
+def test_stream_of_only_a_partial_bom() -> None:
+    assert frame([b"\xef\xbb"]) == ([], Unterminated(b"", 0, False))
+    assert frame([BOM]) == ([], Unterminated(b"", 3, False))
+
+
+# -- fields ------------------------------------------------------------------------------------
+
+
+def test_comments_are_ignored() -> None:
+    text = b": ping\n\n:\n\n: OPENROUTER PROCESSING\ndata: a\n: inside\ndata: b\n\n"
+    messages, rest = same_for_every_split(text)
+    assert [m.data for m in messages] == [b"a\nb"]
+    assert rest.truncated is False
+
+
+def test_comment_before_the_first_field_is_not_part_of_the_block() -> None:
+    messages, _ = frame([b": ping\ndata: a\n\n"])
+    assert messages[0].offset == 7
+
+
+def test_comments_alone_do_not_grow_the_buffer() -> None:
+    framer = SSEFramer()
+    for _ in range(5000):
+        assert framer.feed(b": keep-alive\n") == []
+    assert len(framer._buf) < 64
+    assert framer.finish() == Unterminated(b"", 5000 * 13, False)
+
+
+def test_field_without_colon_has_an_empty_value() -> None:
+    assert datas([b"data\n\n"]) == [b""]
+    assert datas([b"data\ndata\n\n"]) == [b"\n"]
+    assert datas([b"data\ndata: x\n\n"]) == [b"\nx"]
+    messages, _ = frame([b"event\ndata: x\n\n"])
+    assert messages[0].event == "message"
+
+
+def test_empty_data_is_still_dispatched() -> None:
+    messages, _ = frame([b"data:\n\ndata: \n\n"])
+    assert [m.data for m in messages] == [b"", b""]
+
+
+def test_only_one_leading_space_is_stripped() -> None:
+    assert datas([b"data:  two\n\n"]) == [b" two"]
+    assert datas([b"data:no-space\n\n"]) == [b"no-space"]
+    assert datas([b"data:\tx\n\n"]) == [b"\tx"]
+    assert datas([b"data: x \n\n"]) == [b"x "]
+    messages, _ = frame([b"event:  e\ndata: x\n\n"])
+    assert messages[0].event == " e"
+
+
+def test_colon_in_the_value_is_kept() -> None:
+    assert datas([b'data: {"a": "b:c"}\n\n']) == [b'{"a": "b:c"}']
+
+
+def test_multi_line_data_is_joined_with_lf() -> None:
+    assert datas([b"data: a\ndata: b\ndata: c\n\n"]) == [b"a\nb\nc"]
+    assert datas([b"data: a\ndata:\ndata: c\n\n"]) == [b"a\n\nc"]
+
+
+def test_unknown_fields_are_ignored() -> None:
+    messages, _ = frame([b"foo: bar\ndata: x\nDATA: y\nData: z\n\n"])
+    assert [(m.event, m.data) for m in messages] == [("message", b"x")]
+
+
+def test_field_names_are_exact() -> None:
+    # "data " (with a space) is not "data"
+    assert datas([b"data : x\n\ndata: y\n\n"]) == [b"y"]
+
+
+# -- id ----------------------------------------------------------------------------------------
+
+
+def test_id_persists_and_empty_id_resets_it() -> None:
+    text = b"id: 5\ndata: a\n\ndata: b\n\nid:\ndata: c\n\nid: 6\ndata: d\n\nid\ndata: e\n\n"
+    messages, _ = same_for_every_split(text)
+    assert [(m.data, m.id) for m in messages] == [
+        (b"a", "5"),
+        (b"b", "5"),
+        (b"c", ""),
+        (b"d", "6"),
+        (b"e", ""),
+    ]
+
+
+def test_id_with_nul_is_ignored() -> None:
+    messages, _ = frame([b"id: 1\ndata: a\n\nid: x\x00y\ndata: b\n\n"])
+    assert [m.id for m in messages] == ["1", "1"]
+
+
+def test_id_set_in_a_block_without_data_persists() -> None:
+    framer = SSEFramer()
+    messages = framer.feed(b"id: 7\n\ndata: a\n\n")
+    assert [m.id for m in messages] == ["7"]
+    assert framer.last_event_id == "7"
+
+
+def test_id_never_set_is_empty() -> None:
+    messages, _ = frame([b"data: a\n\n"])
+    assert messages[0].id == ""
+
+
+# -- retry -------------------------------------------------------------------------------------
+
+
+def test_retry_only_when_all_ascii_digits() -> None:
+    framer = SSEFramer()
+    cases = [
+        (b"retry: 1000\n", 1000),
+        (b"retry: 10a\n", 1000),
+        (b"retry: -1\n", 1000),
+        (b"retry: 1.5\n", 1000),
+        (b"retry:\n", 1000),
+        (b"retry\n", 1000),
+        ("retry: \u0661\u0662\n".encode(), 1000),  # Arabic-Indic digits are not ASCII
+        (b"retry: 2000 \n", 1000),
+        (b"retry:  2000\n", 1000),  # the second space is part of the value
+        (b"retry: 0\n", 0),
+        (b"retry: 0042\n", 42),
+    ]
+    for line, expected in cases:
+        framer.feed(line)
+        assert framer.retry == expected, line
+    assert framer.feed(b"data: x\n\n")[0].retry == 42
+
+
+def test_retry_defaults_to_none() -> None:
+    messages, _ = frame([b"data: x\n\n"])
+    assert messages[0].retry is None
+
+
+# -- event type and dispatch -------------------------------------------------------------------
+
+
+def test_event_type_defaults_to_message_and_resets_after_dispatch() -> None:
+    messages, _ = frame([b"event: foo\ndata: a\n\ndata: b\n\nevent:\ndata: c\n\n"])
+    assert [(m.event, m.data) for m in messages] == [
+        ("foo", b"a"),
+        ("message", b"b"),
+        ("message", b"c"),
+    ]
+
+
+def test_event_type_resets_even_when_the_block_has_no_data() -> None:
+    messages, _ = frame([b"event: ping\n\ndata: b\n\n"])
+    assert [(m.event, m.data) for m in messages] == [("message", b"b")]
+
+
+def test_block_without_data_is_not_dispatched() -> None:
+    text = b"event: ping\n\nevent: ping\nid: 3\nretry: 5\n\n"
+    messages, rest = frame([text])
+    assert messages == []
+    assert rest == Unterminated(b"", len(text), False)
+
+
+def test_last_event_type_wins_within_a_block() -> None:
+    messages, _ = frame([b"event: a\nevent: b\ndata: x\n\n"])
+    assert messages[0].event == "b"
+
+
+def test_several_blank_lines_dispatch_once() -> None:
+    messages, _ = frame([b"data: a\n\n\n\n\ndata: b\n\n"])
+    assert [(m.data, m.index, m.offset) for m in messages] == [(b"a", 0, 0), (b"b", 1, 12)]
+
+
+def test_offsets_and_indexes_of_each_message() -> None:
+    text = b"data: a\n\n: c\n\nevent: e\ndata: bb\n\nevent: ping\n\ndata: ccc\r\n\r\n"
+    messages, rest = same_for_every_split(text)
+    assert [(m.index, m.offset, m.data) for m in messages] == [
+        (0, 0, b"a"),
+        (1, 14, b"bb"),
+        (2, 46, b"ccc"),
+    ]
+    for m in messages:
+        assert text[m.offset :].startswith((b"data", b"event"))
+    assert rest.offset == len(text)
+
+
+def test_utf8_split_across_chunks_stays_bytes() -> None:
+    text = "data: caf\u00e9 \u2603\n\n".encode()
+    for chunks in every_split(text):
+        assert [m.data.decode() for m in frame(chunks)[0]] == ["caf\u00e9 \u2603"]
+
+
+def test_non_utf8_bytes_pass_through_as_data() -> None:
+    assert datas([b"data: \xff\xfe\n\n"]) == [b"\xff\xfe"]
+
+
+def test_empty_chunks_are_fine() -> None:
+    framer = SSEFramer()
+    assert framer.feed(b"") == []
+    assert framer.feed(b"data: a\n") == []
+    assert framer.feed(b"") == []
+    assert [m.data for m in framer.feed(b"\n")] == [b"a"]
+
+
+# -- end of input ------------------------------------------------------------------------------
+
+
+def test_unterminated_final_block_is_reported_not_dispatched() -> None:
+    messages, rest = same_for_every_split(b"data: a\n\ndata: b")
+    assert [m.data for m in messages] == [b"a"]
+    assert rest == Unterminated(b"data: b", 9, True)
+
+
+def test_final_block_without_blank_line_is_reported() -> None:
+    messages, rest = frame([b"data: a\n\ndata: b\n"])
+    assert [m.data for m in messages] == [b"a"]
+    assert rest == Unterminated(b"data: b\n", 9, True)
+
+
+def test_final_block_ending_in_cr_is_reported() -> None:
+    messages, rest = frame([b"data: a\r\rdata: b\r"])
+    assert [m.data for m in messages] == [b"a"]
+    assert rest == Unterminated(b"data: b\r", 9, True)
+
+
+def test_unterminated_field_line_is_a_truncation() -> None:
+    assert frame([b"data: a\n\nevent: x"])[1] == Unterminated(b"event: x", 9, True)
+
+
+def test_unterminated_comment_is_not_a_truncation() -> None:
+    assert frame([b"data: a\n\n: bye"])[1] == Unterminated(b": bye", 9, False)
+
+
+def test_multi_line_unterminated_block_keeps_all_its_bytes() -> None:
+    messages, rest = frame([b"data: a\n\nevent: e\ndata: b\ndata: c"])
+    assert rest == Unterminated(b"event: e\ndata: b\ndata: c", 9, True)
+
+
+def test_empty_stream() -> None:
+    assert frame([]) == ([], Unterminated(b"", 0, False))
+
+
+def test_counters_and_properties() -> None:
+    framer = SSEFramer()
+    text = b"retry: 10\nid: 9\ndata: a\n\ndata: b\n\ndata: c"
+    framer.feed(text)
+    assert framer.dispatched == 2
+    assert framer.bytes_fed == len(text)
+    assert framer.last_event_id == "9"
+    assert framer.retry == 10
+
+
+# -- size cap ----------------------------------------------------------------------------------
+
+
+def test_size_cap_raises_and_keeps_messages_completed_before() -> None:
+    framer = SSEFramer(max_event_bytes=100)
+    with pytest.raises(StreamFormatError) as info:
+        framer.feed(b"data: a\n\ndata: b\n\ndata: " + b"x" * 200 + b"\n\n")
+    assert [m.data for m in info.value.events] == [b"a", b"b"]
+    assert info.value.byte_offset == 18
+    assert info.value.excerpt.startswith("data: xxx")
+    with pytest.raises(StreamFormatError):  # sticky
+        framer.feed(b"data: c\n\n")
+
+
+def test_size_cap_on_a_line_fed_in_pieces() -> None:
+    framer = SSEFramer(max_event_bytes=100)
+    assert [m.data for m in framer.feed(b"data: a\n\n")] == [b"a"]
+    with pytest.raises(StreamFormatError) as info:
+        for _ in range(30):
+            framer.feed(b"data: xxxx")
+    assert info.value.byte_offset == 9
+    assert info.value.events == []
+    with pytest.raises(StreamFormatError):
+        framer.feed(b"\n\n")
+
+
+def test_size_cap_counts_every_data_line_of_the_event() -> None:
+    framer = SSEFramer(max_event_bytes=100)
+    with pytest.raises(StreamFormatError):
+        framer.feed(b"data: 0123456789\n" * 20 + b"\n")
+
+
+def test_events_under_the_cap_pass() -> None:
+    body = b"x" * 90
+    messages, _ = frame([b"data: " + body + b"\n\n"] * 3, max_event_bytes=100)
+    assert [m.data for m in messages] == [body] * 3
+
+
+# -- scale: correctness and a bounded buffer, never timing -------------------------------------
+
+
+def test_one_megabyte_line_fed_one_byte_at_a_time() -> None:
+    body = bytes(range(32, 127)) * (1_000_000 // 95)
+    data = b"data: " + body + b"\n\n"
+    framer = SSEFramer()
+    out: list[SSEMessage] = []
+    feed = framer.feed
+    for i in range(len(data)):
+        out.extend(feed(data[i : i + 1]))
+    assert len(out) == 1
+    assert out[0].data == body
+    assert len(framer._buf) < 16
+
+
+@pytest.mark.parametrize(("step", "eol"), [(1, b"\n"), (3, b"\n"), (1, b"\r\n"), (3, b"\r")])
+def test_many_tiny_events_in_tiny_chunks_keep_the_buffer_small(step: int, eol: bytes) -> None:
+    count = 10_000 if step == 3 else 4_000
+    data = b"".join(b"data: %d" % i + eol + eol for i in range(count))
+    framer = SSEFramer()
+    seen = 0
+    largest = 0
+    for i in range(0, len(data), step):
+        for message in framer.feed(data[i : i + step]):
+            assert message.data == b"%d" % seen
+            assert message.index == seen
+            seen += 1
+        largest = max(largest, len(framer._buf))
+    assert seen == count
+    assert largest < 64
+    assert framer.finish() == Unterminated(b"", len(data), False)
