@@ -2,6 +2,7 @@
 each call over the moment the stream's structure proves it finished."""
 
 from ._call import ArgumentBuffer, ToolCall
+from ._dispatch import CallOutcome, DispatchResult, arun_calls, run_calls
 from ._errors import (
     ArgumentsError,
     ContentTypeError,
@@ -19,7 +20,6 @@ from ._errors import (
     TurnError,
     UsageError,
 )
-from ._dispatch import CallOutcome, DispatchResult, arun_calls, run_calls
 from ._events import (
     ArgumentsDelta,
     CallDone,
@@ -116,7 +116,7 @@ def _claim_public_names() -> None:
     """Show public classes and functions as ``fcstream.X`` (reprs, docs, pickling paths)."""
     for name in __all__:
         obj = globals()[name]
-        if isinstance(obj, type) or callable(obj) and hasattr(obj, "__qualname__"):
+        if isinstance(obj, type) or (callable(obj) and hasattr(obj, "__qualname__")):
             obj.__module__ = __name__
 
 

@@ -219,6 +219,11 @@ class ChatAccumulator(Accumulator):
                 state.by_id[fid] = call
             if name is not None and call.name is None:
                 call.name = name
+            elif name is not None and name != call.name:  # taken once, but never dropped unsaid
+                self.report_protocol(
+                    out, f"another name for call {call.index} of choice {state.index}",
+                    event_index=msg.index, byte_offset=msg.offset, event=msg.event, raw=msg.data,
+                    call_id=call.call_id, index=call.index, data=name)
         if frag.type == "custom" and not call.started:
             call.type = "custom"
         extra = wire.raw_value(frag.extra_content)

@@ -6,7 +6,7 @@ Subcommands, each a short function over the public API:
 - ``sse FILE``: the SSE framing layer alone, one JSON line per dispatched event;
 - ``demo``: replay bundled recordings and show when each call could run (``_demo``);
 - ``serve`` / ``record`` / ``bench``: thin doors to ``_server``, ``_record`` and
-  ``benchmarks/run.py``, imported only when used so ``calls`` starts fast.
+  ``benchmarks/run.py``, each imported only when its subcommand runs.
 
 Exit status: 0 when everything read was complete, 1 when a stream was incomplete or carried an
 error (the output is still printed in full), 2 for usage errors (bad options, unreadable files).
@@ -23,12 +23,12 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import IO, Any, Final, cast
 
 from ._call import ToolCall
 from ._errors import FcstreamError, PayloadError, StreamFormatError
 from ._events import CallDone, CallIncomplete, ErrorEvent, Event, StreamDone
-from ._parser import StreamParser
+from ._parser import ApiChoice, StreamParser
 from ._sse import SSEFramer
 
 __all__ = ["main"]
@@ -125,7 +125,7 @@ class _Parsed:
 
 def _parse(label: str, data: bytes, api: str) -> _Parsed:
     """Lenient parse of one whole stream: every error becomes a report, every call is kept."""
-    parser = StreamParser(api, strict=False)  # type: ignore[arg-type]  # argparse choices
+    parser = StreamParser(cast(ApiChoice, api), strict=False)  # argparse checked the choice
     events: list[Event] = []
     raised: list[FcstreamError] = []
     try:
@@ -320,7 +320,7 @@ def _cmd_bench(ns: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         args = args[1:]
     saved_argv, saved_path = sys.argv, list(sys.path)
     sys.argv = [str(script), *args]
-    sys.path.insert(0, str(script.parent))  # run.py may import its sibling bench modules
+    sys.path.insert(0, str(script.parent))  # as `python benchmarks/run.py` would have it
     try:
         runpy.run_path(str(script), run_name="__main__")
     except SystemExit as exc:
@@ -467,7 +467,8 @@ def _build_parser() -> argparse.ArgumentParser:
         "record",
         _cmd_record,
         "record a live stream to a file",
-        "Send a request body to a streaming endpoint and save the response bytes as received.",
+        "Send a request body to a streaming endpoint and save the response bytes as received. "
+        "The API key is read from the OPENAI_API_KEY environment variable, never an option.",
     )
     record.add_argument("--api", choices=("chat", "responses"), required=True)
     record.add_argument("--url", required=True, help="endpoint URL")

@@ -128,6 +128,7 @@ class CallRun:
     event_index: int
     ready_s: float | None  # None: the call never became final (cut or truncated)
     reason: str = ""  # why it was incomplete
+    cut_s: float | None = None  # when it came back incomplete
     started_s: float | None = None
     handler_done_s: float | None = None
     result: str = ""
@@ -216,8 +217,11 @@ class HttpTransport:
             url = f"{self.base_url}/chat/completions"
             body = {"messages": [{"role": "user", "content": ask}]}
         body = {"model": path.stem, "stream": True, **body}
-        with stream(self.client, "POST", url, json=body, strict=False) as events:
-            yield events
+        try:
+            with stream(self.client, "POST", url, json=body, strict=False) as events:
+                yield events
+        except httpx.HTTPError as exc:  # reported like fcstream's own errors, with the stream
+            raise FcstreamError(f"{type(exc).__name__}: {exc}") from exc
 
 
 class LocalTransport:
@@ -253,7 +257,7 @@ class View(Protocol):
     def ready(self, run: StreamRun, call: CallRun) -> None: ...
     def incomplete(self, run: StreamRun, call: CallRun) -> None: ...
     def handler_done(self, run: StreamRun, call: CallRun) -> None: ...
-    def error(self, run: StreamRun, error: FcstreamError) -> None: ...
+    def error(self, run: StreamRun, error: FcstreamError, at_s: float) -> None: ...
     def stream_end(self, run: StreamRun) -> None: ...
     def stream_done(self, run: StreamRun) -> None: ...
     def end(self, runs: Sequence[StreamRun]) -> None: ...
@@ -281,7 +285,7 @@ class JsonView:
     def handler_done(self, run: StreamRun, call: CallRun) -> None:
         pass
 
-    def error(self, run: StreamRun, error: FcstreamError) -> None:
+    def error(self, run: StreamRun, error: FcstreamError, at_s: float) -> None:
         self.err.write(f"fcstream demo: {run.name}: {type(error).__name__}: {error}\n")
 
     def stream_end(self, run: StreamRun) -> None:
@@ -363,7 +367,7 @@ class TextView:
             self.out.flush()
 
     def _time(self, seconds: float | None) -> str:
-        return self.p.dim(f"{seconds:6.2f} s" if seconds is not None else "     - ")
+        return self.p.dim(f"{seconds:6.2f} s" if seconds is not None else f"{'-':>6}  ")
 
     def begin(self, transport: Transport, paths: Sequence[Path]) -> None:
         p = self.p
@@ -392,7 +396,7 @@ class TextView:
 
     def incomplete(self, run: StreamRun, call: CallRun) -> None:
         c = call.call
-        head = f"{self._time(None)}  event {call.event_index:>3}  "
+        head = f"{self._time(call.cut_s)}  event {call.event_index:>3}  "
         self._line(f"{head}{self.p.red('cut')}    {c.name or '?'} ({call.reason}): not run")
 
     def handler_done(self, run: StreamRun, call: CallRun) -> None:
@@ -404,19 +408,20 @@ class TextView:
             f"{name} -> {result}"
         )
 
-    def error(self, run: StreamRun, error: FcstreamError) -> None:
-        self._line(f"{self._time(None)}  {self.p.red('error')}  {type(error).__name__}: {error}")
+    def error(self, run: StreamRun, error: FcstreamError, at_s: float) -> None:
+        text = _excerpt(f"{type(error).__name__}: {error}", self.width - 30)
+        self._line(f"{self._time(at_s)}             {self.p.red('error')}  {text}")
 
     def stream_end(self, run: StreamRun) -> None:
         end = run.end
         assert end is not None
         marker = _END_MARKERS.get(end.status, end.status)
-        state = "" if end.complete else self.p.red(" (incomplete)")
-        self._line(
-            f"{self._time(run.end_s)}  event {end.event_index:>3}  "
-            f"{self.p.yellow('END')}    {marker}{state}: an end-of-stream consumer "
-            "starts here"
-        )
+        if end.complete:
+            what = f"{marker}: an end-of-stream consumer starts here"
+        else:
+            what = self.p.red(f"{marker}, incomplete: the stream was cut")
+        head = f"{self._time(run.end_s)}  event {end.event_index:>3}  "
+        self._line(f"{head}{self.p.yellow('END')}    {what}")
 
     def stream_done(self, run: StreamRun) -> None:
         ready = run.ready
@@ -547,7 +552,9 @@ def run_stream(
                     view.ready(run, call)
                     futures.append(pool.submit(_run_tool, run, call, t0, unit_s, view))
                 elif isinstance(event, CallIncomplete):
-                    call = CallRun(event.call, event.event_index, None, reason=event.reason)
+                    call = CallRun(
+                        event.call, event.event_index, None, reason=event.reason, cut_s=now
+                    )
                     run.calls.append(call)
                     view.incomplete(run, call)
                 elif isinstance(event, StreamDone):
@@ -557,13 +564,10 @@ def run_stream(
                     run.api = event.api
                 elif isinstance(event, ErrorEvent):
                     run.errors.append(event.error)
-                    view.error(run, event.error)
-    except (FcstreamError, httpx.HTTPError) as exc:  # a failed request, a dropped connection
-        error = (
-            exc if isinstance(exc, FcstreamError) else FcstreamError(f"{type(exc).__name__}: {exc}")
-        )
-        run.errors.append(error)
-        view.error(run, error)
+                    view.error(run, event.error, now)
+    except FcstreamError as exc:  # a failed request, a dropped connection
+        run.errors.append(exc)
+        view.error(run, exc, time.perf_counter() - t0)
     if run.end_s is None:
         run.end_s = time.perf_counter() - t0
     for future in futures:

@@ -344,10 +344,13 @@ def run_calls(
 
     Handlers get the :class:`ToolCall` (or, for a :class:`Tool`, its decoded arguments); an
     async handler runs in its worker thread with ``asyncio.run``. Result items are in ``api``'s
-    shape (default: each call's own API). Nothing a handler does escapes: see the module
-    docstring. Raises :class:`DispatchError` (``.result`` holds every outcome, ``__cause__`` the
-    source's exception) if ``events`` raises, after the started handlers finished;
-    :class:`UsageError` for bad arguments.
+    shape (default: each call's own API). Nothing a handler does escapes (see the module
+    docstring): an exception becomes ``"Error: the tool raised <Type>: <message>"``, sent to the
+    model, so keep secrets out of exception messages.
+
+    Raises :class:`DispatchError` (``.result`` holds every outcome, ``__cause__`` the source's
+    exception) if ``events`` raises, after the started handlers finished; :class:`UsageError`
+    for bad arguments.
     """
     _check_limit(max_concurrency)
     plan = _Plan(handlers, when, api)
@@ -400,8 +403,10 @@ async def arun_calls(
 ) -> DispatchResult:
     """The async twin of :func:`run_calls`: each call becomes a task the moment ``when`` allows
     (an ``asyncio.Semaphore`` keeps ``max_concurrency``); async handlers are awaited, sync ones
-    run in ``asyncio.to_thread``. If this coroutine is cancelled, the running handlers are
-    cancelled too (and awaited) before the cancellation propagates.
+    run in ``asyncio.to_thread``. ``events`` may also be a plain iterable of events already at
+    hand (reading it must not block: the loop waits while it does). If this coroutine is
+    cancelled, the running handlers are cancelled too (and awaited) before the cancellation
+    propagates.
     """
     _check_limit(max_concurrency)
     plan = _Plan(handlers, when, api)

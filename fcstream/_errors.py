@@ -76,6 +76,15 @@ class FcstreamError(Exception):
     def __str__(self) -> str:
         return self.message
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # the default rebuilds from ``args`` alone, which fails for keyword-only fields: errors
+        # could then not be copied, pickled or sent back from a worker process
+        return (_rebuild, (type(self), self.args), dict(self.__dict__))
+
+
+def _rebuild(cls: type[FcstreamError], args: tuple[Any, ...]) -> FcstreamError:
+    return cls.__new__(cls, *args)
+
 
 class UsageError(FcstreamError, RuntimeError):
     """fcstream was called wrongly (a caller bug, not bad input): e.g. ``feed()`` after

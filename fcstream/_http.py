@@ -20,7 +20,9 @@ iterator yields every event so far and what ``finish()`` returns -- open calls a
 ``CallIncomplete(reason="truncated")``, ``StreamDone(complete=False)`` -- then raises
 ``IncompleteStreamError(reason="read_failed")`` whose ``calls`` holds every call and whose
 ``__cause__`` is the httpx error. A server that closes the stream cleanly without its terminal
-marker raises nothing: ``StreamDone(complete=False, status="truncated")`` says it.
+marker raises nothing: ``StreamDone(complete=False, status="truncated")`` says it. Neither does
+a connection that breaks after the terminal marker (``[DONE]``, ``response.completed``): the
+response is whole.
 
 The response is closed when the ``with`` block exits, also after an early ``break``.
 """

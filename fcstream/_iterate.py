@@ -18,8 +18,9 @@ first yields what ``finish()`` returns -- every call so far, open ones as ``Call
 (``truncated``), ``StreamDone(complete=False)`` -- and then raises ``IncompleteStreamError``
 (``reason="read_failed"``, ``.calls`` = every call) chained from the client's exception. Nothing
 received is lost, and the caller still learns that the connection, not the server, ended the
-stream. ``RuntimeError``s (caller mistakes such as reading a closed response) and fcstream's own
-errors propagate unchanged.
+stream. A failure after the stream's own terminal marker (``[DONE]``, ``response.completed``...)
+raises nothing: every byte that belongs to the response arrived. ``RuntimeError``s (caller
+mistakes such as reading a closed response) and fcstream's own errors propagate unchanged.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from typing import Any
 
 from ._call import ToolCall
 from ._errors import FcstreamError, IncompleteStreamError, UsageError
-from ._events import CallDone, Event
+from ._events import CallDone, Event, StreamDone
 from ._http_check import (
     api_from_url,
     aread_bounded,
@@ -181,8 +182,13 @@ def _passes_through(exc: Exception) -> bool:
     return isinstance(exc, (FcstreamError, RuntimeError))
 
 
+def _ended(events: list[Event]) -> bool:
+    return any(isinstance(event, StreamDone) for event in events)
+
+
 def _run(parser: StreamParser, source: Any, items: Iterable[Any]) -> Iterator[Event]:
     iterator = iter(items)
+    ended = False
     try:
         while True:
             try:
@@ -193,8 +199,12 @@ def _run(parser: StreamParser, source: Any, items: Iterable[Any]) -> Iterator[Ev
                 if _passes_through(exc):
                     raise
                 yield from parser.finish()
+                if ended:
+                    return  # the stream's own end arrived: only the transport broke after it
                 raise _read_failed(parser, exc) from exc
-            yield from _feed(parser, item)
+            events = _feed(parser, item)
+            ended = ended or _ended(events)
+            yield from events
     finally:
         if iterator is not source:  # ours (e.g. over a response): release it, also on early exit
             _close(iterator)
@@ -228,6 +238,7 @@ async def aiter_events(
             yield event
         return
     iterator = aiter(items)
+    ended = False
     try:
         while True:
             try:
@@ -239,8 +250,12 @@ async def aiter_events(
                     raise
                 for event in parser.finish():
                     yield event
+                if ended:
+                    return
                 raise _read_failed(parser, exc) from exc
-            for event in _feed(parser, item):
+            events = _feed(parser, item)
+            ended = ended or _ended(events)
+            for event in events:
                 yield event
     finally:
         if iterator is not source:

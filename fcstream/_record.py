@@ -105,6 +105,8 @@ def _summary(data: bytes, api: str) -> str:
         events = [*parser.feed(data), *parser.finish()]
     except FcstreamError as exc:  # only framing errors are raised in lenient mode
         return f"not readable as {api} SSE: {exc}"
+    except Exception as exc:  # the bytes are saved already; a summary must not undo that
+        return f"no summary ({type(exc).__name__}: {exc})"
     status = next((e.status for e in events if isinstance(e, StreamDone)), "?")
     return f"{parser.events_seen} events, {len(parser.calls)} calls, stream {status}"
 

@@ -4,7 +4,8 @@ Correlation: a call is keyed by its ``output_index`` (stable; item ids may chang
 R02), by its item id when an event has no ``output_index``, and an event with neither belongs to
 the most recent call. Any call event may be the first one for its item (R01): a delta, a
 ``.done`` or an ``output_item.done`` starts the call. ``CallStarted`` waits until the name is
-known, as in chat (C09).
+known, as in chat (C09). A new ``output_item.added`` at the index of a call already handed over
+is a new call (servers that put every item at index 0), as a reused chat index with a new id is.
 
 Finality, the first structural end for the item: ``function_call_arguments.done`` (or
 ``custom_tool_call_input.done``), else ``output_item.done``, else the terminal
@@ -21,6 +22,10 @@ applied) and the authoritative text wins. A function call in ``response.complete
 was never streamed is added there, started and finished at that event, so no call is missing;
 an empty ``output`` (R08) or one without a streamed call is not an error: streamed items are
 trusted.
+
+Everything else passes through: hosted tool items and their progress events as
+``HostedToolEvent`` (R10), unknown types and non-call items as ``OtherEvent`` (R14); ``[DONE]``
+is ignored (R12); a chat chunk is reported as the endpoint mix-up it is (R13).
 """
 
 from __future__ import annotations
@@ -158,8 +163,9 @@ class ResponsesAccumulator(Accumulator):
         try:
             event = decoder.decode(data)
         except msgspec.ValidationError as exc:
-            self.payload_error(out, msg, f"not a valid {name} event: {exc}")
-            return
+            event = self._second_chance(msg, name, exc, out)
+            if event is None:
+                return
         except _UNDECODABLE as exc:
             self.payload_error(out, msg, f"invalid JSON: {exc}")
             return
@@ -187,6 +193,29 @@ class ResponsesAccumulator(Accumulator):
         if not probed:
             self._check_sequence(msg, event.sequence_number, out)
         self._handlers[name](msg, name, event, out)
+
+    def _second_chance(
+        self, msg: SSEMessage, name: str, exc: msgspec.ValidationError, out: list[Event]
+    ) -> Any:
+        """A known event with a field of an unexpected type. Terminal events still end the
+        stream (the problem is reported); items that are not calls pass through unreported,
+        as fcstream does not read them. Returns the event to handle, or ``None``."""
+        fallback = wire.FALLBACKS.get(name)
+        event: Any = None
+        if fallback is not None:
+            try:
+                event = fallback.decode(msg.data)
+            except _UNDECODABLE:
+                event = None
+        if isinstance(event, wire.ItemKindEvent):
+            kind = event.item.type if event.item is not None else ""
+            if kind and kind not in wire.CALL_ITEMS:
+                self._check_sequence(msg, event.sequence_number, out)
+                self._pass_item(msg, name, kind, event.output_index, out)
+                return None
+            event = None
+        self.payload_error(out, msg, f"not a valid {name} event: {exc}")
+        return event
 
     def _probe(self, msg: SSEMessage, out: list[Event]) -> str | None:
         """The payload's ``type``; ``None`` when the message was fully handled here."""
@@ -294,14 +323,14 @@ class ResponsesAccumulator(Accumulator):
         code: str | int | None = None
         kind: str | None = name
         if failed:
-            error = response.error if response is not None else None
             message = "response failed"
+            error = wire.error_body(response.error) if response is not None else None
             if error is not None:
                 code, message = error.code, error.message or message
                 kind = error.type or name
         else:
-            details = response.incomplete_details if response is not None else None
-            code = details.reason if details is not None else None
+            details = wire.incomplete_reason(response.incomplete_details) if response else None
+            code = details
             message = f"response incomplete: {code}" if code else "response incomplete"
         self._provider_error(msg, message, code, kind, out)
         self._usage(msg, response, out)
@@ -526,35 +555,25 @@ class ResponsesAccumulator(Accumulator):
             self.payload_error(out, msg, f"{name} without an item")
             return
         if item.type not in wire.CALL_ITEMS:
-            hosted = wire.hosted_item_type(item.type)
-            if hosted is not None:
-                out.append(
-                    HostedToolEvent(
-                        event_index=msg.index,
-                        type=name,
-                        item_type=item.type,
-                        output_index=event.output_index,
-                        raw=bytes(msg.data),
-                    )
-                )
-            else:  # messages, reasoning, new item kinds: passed through
-                out.append(OtherEvent(event_index=msg.index, type=name, raw=bytes(msg.data)))
+            self._pass_item(msg, name, item.type, event.output_index, out)
             return
         type: CallType = "custom" if item.type == "custom_tool_call" else "function"
         call = self._find(event.output_index, item.id)
         if name == "response.output_item.added":
             if call is not None and call.ended:
-                self.report_protocol(
-                    out,
-                    f"a new item at output_index {event.output_index} after its call ended",
-                    event_index=msg.index,
-                    byte_offset=msg.offset,
-                    event=msg.event,
-                    raw=msg.data,
-                    call_id=item.call_id,
-                    index=len(self._calls),
-                )
-                call = None
+                if item.call_id and item.call_id == call.call_id:  # the same call again
+                    self.report_protocol(
+                        out,
+                        f"output_item.added for call {call.index}, already handed over",
+                        event_index=msg.index,
+                        byte_offset=msg.offset,
+                        event=msg.event,
+                        raw=msg.data,
+                        call_id=call.call_id,
+                        index=call.index,
+                    )
+                    return
+                call = None  # an output_index reused for a new item (as chat C03): a new call
             if call is None:
                 call = self._new(event.output_index, item.id, type)
             self._adopt(msg, call, item, name, out)
@@ -584,6 +603,24 @@ class ResponsesAccumulator(Accumulator):
         elif text is not None and text != call.args.text():
             self._mismatch(msg, call, name, "arguments", call.args.text(), text, out)
         self._finalize(msg, call, out)  # R05: status in_progress is still a finished item
+
+    def _pass_item(
+        self, msg: SSEMessage, name: str, kind: str, output_index: int | None, out: list[Event]
+    ) -> None:
+        """A non-call item: hosted tools as ``HostedToolEvent`` (R10), the rest (messages,
+        reasoning, new item kinds) as ``OtherEvent``."""
+        if wire.hosted_item_type(kind) is not None:
+            out.append(
+                HostedToolEvent(
+                    event_index=msg.index,
+                    type=name,
+                    item_type=kind,
+                    output_index=output_index,
+                    raw=bytes(msg.data),
+                )
+            )
+        else:
+            out.append(OtherEvent(event_index=msg.index, type=name, raw=bytes(msg.data)))
 
     def _cross_check(
         self, msg: SSEMessage, where: str, call: _Call, item: wire.Item, out: list[Event]
@@ -649,11 +686,25 @@ class ResponsesAccumulator(Accumulator):
         # else: final text, unknown name: output_item.done or the terminal event names it
 
     def _merge_output(
-        self, msg: SSEMessage, where: str, output: list[wire.Item], out: list[Event]
+        self, msg: SSEMessage, where: str, output: list[msgspec.Raw], out: list[Event]
     ) -> None:
         """Compare the terminal ``output`` list with the calls; add calls never streamed."""
         completed = where == "response.completed"
-        for position, item in enumerate(output):
+        for position, raw in enumerate(output):
+            try:
+                item = wire.ITEM.decode(raw)
+            except msgspec.ValidationError:
+                try:  # an odd item that is not a call is none of fcstream's business
+                    kind = wire.ITEM_KIND.decode(raw).type
+                except _UNDECODABLE:
+                    kind = ""
+                if kind not in wire.CALL_ITEMS:
+                    continue
+                self.payload_error(out, msg, f"{where} output[{position}]: unreadable call item")
+                continue
+            except _UNDECODABLE as exc:
+                self.payload_error(out, msg, f"{where} output[{position}]: {exc}")
+                continue
             if item.type not in wire.CALL_ITEMS:
                 continue
             call = self._match_output(position, item)

@@ -350,6 +350,7 @@ class _Handler(BaseHTTPRequestHandler):
             for i in range(stop):
                 self._chunk(data[i : i + 1])
                 if owner._closing.wait(fault.delay_ms / 1000):
+                    self.close_connection = True  # the server is closing: cut the reply
                     return
         else:
             pace = owner.pace_ms
@@ -358,7 +359,8 @@ class _Handler(BaseHTTPRequestHandler):
                 rec, rng, owner.chunking, stop=stop, paced=bool(pace)
             ):
                 self._chunk(data[start:end])
-                if pace and ends_event and owner._closing.wait(pace / 1000):
+                if pace and ends_event and end < stop and owner._closing.wait(pace / 1000):
+                    self.close_connection = True
                     return
         if fault.kind == "drop":
             self.close_connection = True

@@ -296,11 +296,15 @@ class Tool:
         strict = body.get("strict")
         parameters = body.get("parameters")
         if description is not None and not isinstance(description, str):
-            raise DefinitionError(f"{name!r}: description must be a string", found=found)
+            raise DefinitionError(f"{name!r}: description must be a string", api=api, found=found)
         if strict is not None and not isinstance(strict, bool):
-            raise DefinitionError(f"{name!r}: strict must be true, false or null", found=found)
+            raise DefinitionError(
+                f"{name!r}: strict must be true, false or null", api=api, found=found
+            )
         if parameters is not None and not isinstance(parameters, Mapping):
-            raise DefinitionError(f"{name!r}: parameters must be a JSON schema", found=found)
+            raise DefinitionError(
+                f"{name!r}: parameters must be a JSON schema", api=api, found=found
+            )
         extra = {k: copy.deepcopy(v) for k, v in body.items() if k not in known}
         fmt = body.get("format") if kind == "custom" else None
         return cls(

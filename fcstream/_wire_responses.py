@@ -115,15 +115,20 @@ class IncompleteDetails(msgspec.Struct, gc=False):
 
 
 class Response(msgspec.Struct, gc=False):
-    """The ``response`` object of ``response.*`` lifecycle events."""
+    """The ``response`` object of ``response.*`` lifecycle events.
+
+    ``output`` items, ``error`` and ``incomplete_details`` stay raw and are decoded one by one
+    (``ITEM``, ``ERROR_BODY``, ``INCOMPLETE``): a terminal event must end the stream even when
+    one of them has a shape nobody expected, so an odd item cannot sink the whole event.
+    """
 
     id: str | None = None
     model: str | None = None
     status: str | None = None
-    output: list[Item] | None = None
+    output: list[msgspec.Raw] | None = None
     usage: msgspec.Raw = _ABSENT
-    error: ErrorBody | None = None
-    incomplete_details: IncompleteDetails | None = None
+    error: msgspec.Raw = _ABSENT
+    incomplete_details: msgspec.Raw = _ABSENT
 
 
 class ResponseEvent(msgspec.Struct, gc=False):
@@ -132,6 +137,31 @@ class ResponseEvent(msgspec.Struct, gc=False):
 
     type: str = ""
     response: Response | None = None
+    sequence_number: int | None = None
+
+
+class BareResponseEvent(msgspec.Struct, gc=False):
+    """A lifecycle event whose ``response`` does not fit ``Response``: enough to end it."""
+
+    type: str = ""
+    sequence_number: int | None = None
+
+    @property
+    def response(self) -> None:
+        """Read by the handlers like ``ResponseEvent.response``; never decoded here."""
+        return None
+
+
+class ItemKind(msgspec.Struct, gc=False):
+    type: str = ""
+
+
+class ItemKindEvent(msgspec.Struct, gc=False):
+    """An item event whose item does not fit ``Item``: enough to pass a non-call item on."""
+
+    type: str = ""
+    item: ItemKind | None = None
+    output_index: int | None = None
     sequence_number: int | None = None
 
 
@@ -162,6 +192,17 @@ _ERROR: Final = msgspec.json.Decoder(ErrorPayload)
 _STR: Final = msgspec.json.Decoder(str)
 
 PROGRESS: Final = msgspec.json.Decoder(Progress)
+ITEM: Final = msgspec.json.Decoder(Item)
+ERROR_BODY: Final = msgspec.json.Decoder(ErrorBody)
+INCOMPLETE: Final = msgspec.json.Decoder(IncompleteDetails)
+FALLBACKS: Final[dict[str, msgspec.json.Decoder[Any]]] = {
+    "response.completed": msgspec.json.Decoder(BareResponseEvent),
+    "response.incomplete": msgspec.json.Decoder(BareResponseEvent),
+    "response.failed": msgspec.json.Decoder(BareResponseEvent),
+    "response.output_item.added": msgspec.json.Decoder(ItemKindEvent),
+    "response.output_item.done": msgspec.json.Decoder(ItemKindEvent),
+}
+"""Second-chance decoders for events that must not be lost to an unexpected field type."""
 PROBE: Final = msgspec.json.Decoder(Probe)
 ANY: Final = msgspec.json.Decoder()
 
@@ -186,6 +227,34 @@ DECODERS: Final[dict[str, msgspec.json.Decoder[Any]]] = {
 }
 """Event types fcstream interprets, by ``type``. Anything else is hosted-tool progress (by
 name, see ``hosted_item_type``) or passes through untouched."""
+
+ITEM_KIND: Final = msgspec.json.Decoder(ItemKind)
+
+
+def error_body(raw: msgspec.Raw) -> ErrorBody | None:
+    """A ``response.error`` object; a bare string becomes its message; ``None`` if absent."""
+    if not len(raw) or bytes(raw) == b"null":
+        return None
+    try:
+        return ERROR_BODY.decode(raw)
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        pass
+    try:
+        text, _ = raw_text(raw)
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        text = bytes(raw).decode("utf-8", "replace")
+    return ErrorBody(message=text)
+
+
+def incomplete_reason(raw: msgspec.Raw) -> str | None:
+    """``incomplete_details.reason``, or ``None`` when absent or not a string."""
+    if not len(raw) or bytes(raw) == b"null":
+        return None
+    try:
+        return INCOMPLETE.decode(raw).reason
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        return None
+
 
 CALL_ITEMS: Final = frozenset({"function_call", "custom_tool_call"})
 """Item types that are client calls."""

@@ -1,4 +1,4 @@
-"""ToolCall: decoding on demand (json, values, split, parsed) and the shapes for the next request."""
+"""ToolCall: decoding on demand (json, values, split, parsed) and the next request's shapes."""
 
 from __future__ import annotations
 
@@ -249,7 +249,11 @@ def test_result_for_responses() -> None:
     }
     assert call.result("ok", item_id="fco_1")["id"] == "fco_1"
     custom = make("x", api="responses", type="custom")
-    assert custom.result(3) == {"type": "custom_tool_call_output", "call_id": "call_1", "output": "3"}
+    assert custom.result(3) == {
+        "type": "custom_tool_call_output",
+        "call_id": "call_1",
+        "output": "3",
+    }
 
 
 def test_result_api_override() -> None:

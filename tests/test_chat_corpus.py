@@ -61,7 +61,8 @@ class Reference:
 
 def payloads(body: bytes) -> list[str]:
     """The data of each dispatched SSE event (blocks with no data line are not events)."""
-    assert b"\r" not in body and body.endswith(b"\n\n")  # true of every recording here
+    assert b"\r" not in body  # true of every recording here
+    assert body.endswith(b"\n\n")
     out = []
     for block in body.decode("utf-8").split("\n\n"):
         lines = [line for line in block.split("\n") if line.startswith("data:")]

@@ -80,19 +80,23 @@ def test_requests_slow_drip(server):
 
 def test_requests_connection_dropped_mid_event(server):
     events = []
-    with requests.post(url_for(server), json=body("drop"), stream=True, timeout=TIMEOUT) as r:
-        with pytest.raises(IncompleteStreamError) as caught:
-            events.extend(fcstream.iter_events(r.iter_content(chunk_size=None)))
+    with (
+        requests.post(url_for(server), json=body("drop"), stream=True, timeout=TIMEOUT) as r,
+        pytest.raises(IncompleteStreamError) as caught,
+    ):
+        events.extend(fcstream.iter_events(r.iter_content(chunk_size=None)))
     assert isinstance(caught.value.__cause__, requests.exceptions.ChunkedEncodingError)
     assert_dropped(events, caught.value.calls, CHAT_PARALLEL)
 
 
 def test_requests_raw_bytes_leave_the_status_to_the_caller(server):
-    with requests.post(
-        url_for(server), json=body("fault:status"), stream=True, timeout=TIMEOUT
-    ) as r:
-        with pytest.raises(requests.HTTPError):
-            r.raise_for_status()
+    with (
+        requests.post(
+            url_for(server), json=body("fault:status"), stream=True, timeout=TIMEOUT
+        ) as r,
+        pytest.raises(requests.HTTPError),
+    ):
+        r.raise_for_status()
 
 
 @pytest.mark.parametrize(
@@ -104,9 +108,11 @@ def test_requests_raw_bytes_leave_the_status_to_the_caller(server):
     ],
 )
 def test_requests_response_object_is_checked(server, model, error):
-    with requests.post(url_for(server), json=body(model), stream=True, timeout=TIMEOUT) as r:
-        with pytest.raises(error) as caught:
-            list(fcstream.iter_events(r))
+    with (
+        requests.post(url_for(server), json=body(model), stream=True, timeout=TIMEOUT) as r,
+        pytest.raises(error) as caught,
+    ):
+        list(fcstream.iter_events(r))
     if error is HTTPStatusError:
         assert caught.value.status_code == 502
         assert "<html>" in caught.value.body_excerpt

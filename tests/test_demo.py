@@ -12,12 +12,14 @@ import json
 import re
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+from unittest.mock import ANY
 
 import pytest
 
-from fcstream import _demo
+from fcstream import HTTPStatusError, _demo
 from fcstream._cli import main
 from fcstream._demo import find_recordings, recordings_dir, use_color
 
@@ -150,3 +152,73 @@ def test_demo_entry_point_subprocess() -> None:
     kinds = [json.loads(line)["kind"] for line in proc.stdout.splitlines()]
     assert kinds.count("stream") == 4
     assert kinds.count("call") == 8
+
+
+def test_demo_goes_over_loopback_http(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--pace", "0", "--no-color"]) == 0
+    assert "loopback HTTP (http://127.0.0.1:" in capsys.readouterr().out
+
+
+def test_demo_falls_back_in_process_without_sockets(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fcstream import _server
+
+    def no_sockets(*args: object, **kwargs: object) -> None:
+        raise PermissionError("socket creation refused")
+
+    monkeypatch.setattr(_server, "ReplayServer", no_sockets)
+    assert main(["demo", "--pace", "0", "--no-color"]) == 0
+    captured = capsys.readouterr()
+    assert "replaying in-process instead" in captured.err
+    assert "replayed in-process" in captured.out
+    assert len(re.findall(r"event +\d+  ready  ", captured.out)) == 8
+
+
+class _Failing:
+    description = "a transport whose request fails"
+
+    def open(self, path: Path) -> Any:
+        raise HTTPStatusError(
+            "not a stream", status_code=502, content_type="text/html", body_excerpt="<html>"
+        )
+
+
+def test_failed_request_is_reported(tmp_path: Path) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    view = _demo.JsonView(out, err)
+    with ThreadPoolExecutor(1) as pool:
+        run = _demo.run_stream(recordings_dir() / "chat-single.sse", _Failing(), pool, view, 0)
+    assert run.calls == []
+    assert [type(e).__name__ for e in run.errors] == ["HTTPStatusError"]
+    assert "HTTPStatusError" in err.getvalue()
+    record = json.loads(out.getvalue())
+    assert record == {"kind": "stream", "stream": "chat-single", "api": "chat", "end_s": ANY}
+    assert record["end_s"] == pytest.approx(run.end_s, abs=1e-5)
+
+
+def test_dropped_connection_mid_stream(tmp_path: Path) -> None:
+    import httpx
+
+    from fcstream._server import Fault, ReplayServer
+
+    path = recordings_dir() / "chat-parallel-3.sse"
+    out = io.StringIO()
+    faults = {"chat-parallel-3": Fault("drop")}
+    with (
+        ThreadPoolExecutor(2) as pool,
+        ReplayServer([path], faults=faults) as server,
+        httpx.Client(trust_env=False) as client,
+    ):
+        transport = _demo.HttpTransport(client, server.base_url, 0)
+        run = _demo.run_stream(path, transport, pool, _demo.TextView(out, color=False), 0)
+    assert [type(e).__name__ for e in run.errors] == ["IncompleteStreamError"]
+    assert run.end is not None
+    assert not run.end.complete
+    ready = [c for c in run.calls if c.ready_s is not None]
+    cut = [c for c in run.calls if c.ready_s is None]
+    assert ready  # calls finished before the drop still ran
+    assert all(c.handler_done_s is not None for c in ready)
+    assert len(cut) == 1  # the call open at the drop is shown, never run
+    assert cut[0].handler_done_s is None
+    assert "not run" in out.getvalue()

@@ -1,4 +1,4 @@
-"""run_calls / arun_calls: start on finality, results in call order, nothing lost, side-effect guard.
+"""run_calls / arun_calls: start on finality, results in call order, nothing lost, the guard.
 
 No timing is asserted: ordering is proven with events and logs (a handler unblocks the stream).
 """
@@ -40,16 +40,30 @@ WAIT = 10.0  # seconds: only a deadlock guard, never a measurement
 # -- chat SSE written by hand ---------------------------------------------------------------------
 
 
-def chunk(delta: dict[str, Any] | None = None, finish: str | None = None, choice: int = 0
-          ) -> bytes:
-    body = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "model": "m",
-            "choices": [{"index": choice, "delta": delta or {}, "finish_reason": finish}]}
+def chunk(delta: dict[str, Any] | None = None, finish: str | None = None, choice: int = 0) -> bytes:
+    body = {
+        "id": "chatcmpl-1",
+        "object": "chat.completion.chunk",
+        "model": "m",
+        "choices": [{"index": choice, "delta": delta or {}, "finish_reason": finish}],
+    }
     return b"data: " + json.dumps(body).encode() + b"\n\n"
 
 
 def start(i: int, name: str, args: str = "", choice: int = 0) -> bytes:
-    return chunk({"tool_calls": [{"index": i, "id": f"call_{choice}_{i}", "type": "function",
-                                  "function": {"name": name, "arguments": args}}]}, choice=choice)
+    return chunk(
+        {
+            "tool_calls": [
+                {
+                    "index": i,
+                    "id": f"call_{choice}_{i}",
+                    "type": "function",
+                    "function": {"name": name, "arguments": args},
+                }
+            ]
+        },
+        choice=choice,
+    )
 
 
 def more(i: int, args: str, choice: int = 0) -> bytes:
@@ -59,8 +73,9 @@ def more(i: int, args: str, choice: int = 0) -> bytes:
 DONE = b"data: [DONE]\n\n"
 
 
-def stream(*calls: tuple[str, str], finish: str | None = "tool_calls", done: bool = True
-           ) -> list[bytes]:
+def stream(
+    *calls: tuple[str, str], finish: str | None = "tool_calls", done: bool = True
+) -> list[bytes]:
     """Chunks for calls (name, arguments) streamed one after another, each in two pieces."""
     out = [chunk({"role": "assistant"})]
     for i, (name, args) in enumerate(calls):
@@ -228,14 +243,19 @@ def test_handler_exception_becomes_an_error_result() -> None:
     def boom(call: ToolCall) -> str:
         raise ValueError("city not found")
 
-    result = run_calls(iter_events(stream(("f", '{"a": 1}'), ("boom", "{}"), ("f", "{}"))),
-                       {"f": echo, "boom": boom})
+    result = run_calls(
+        iter_events(stream(("f", '{"a": 1}'), ("boom", "{}"), ("f", "{}"))),
+        {"f": echo, "boom": boom},
+    )
     statuses = [o.status for o in result.outcomes]
     assert statuses == ["ok", "error", "ok"]
     failed = result.outcomes[1]
     assert isinstance(failed.error, ValueError)
-    assert failed.item == {"role": "tool", "tool_call_id": "call_0_1",
-                           "content": "Error: the tool raised ValueError: city not found"}
+    assert failed.item == {
+        "role": "tool",
+        "tool_call_id": "call_0_1",
+        "content": "Error: the tool raised ValueError: city not found",
+    }
     assert result.items[0]["content"] == '{"a":1}'
     assert result.ran == result.calls
 
@@ -244,15 +264,17 @@ def test_invalid_arguments_and_unknown_tools_become_error_results() -> None:
     def params(city: str, days: int = 1) -> str:
         return f"{city}{days}"
 
-    handlers = {"plain": echo, "params": Tool.from_function(params)}
+    handlers: dict[str, Any] = {"plain": echo, "params": Tool.from_function(params)}
     result = run_calls(
-        iter_events(stream(
-            ("plain", '{"a": '),          # not JSON
-            ("nope", "{}"),               # no such tool
-            ("params", '{"city": 1}'),    # does not fit the type
-            ("params", '{"city": "x"} {"city": "y"}'),  # two values
-            ("params", '{"city": "Rome", "days": 2}'),
-        )),
+        iter_events(
+            stream(
+                ("plain", '{"a": '),  # not JSON
+                ("nope", "{}"),  # no such tool
+                ("params", '{"city": 1}'),  # does not fit the type
+                ("params", '{"city": "x"} {"city": "y"}'),  # two values
+                ("params", '{"city": "Rome", "days": 2}'),
+            )
+        ),
         handlers,
     )
     assert [o.status for o in result.outcomes] == ["invalid"] * 4 + ["ok"]
@@ -305,20 +327,21 @@ def test_n_choices_are_ordered_by_choice_then_index() -> None:
         DONE,
     ]
     for when in ("final", "finished"):
-        result = run_calls(iter_events(chunks), {"f": echo}, when=when)  # type: ignore[arg-type]
+        result = run_calls(iter_events(chunks), {"f": echo}, when=when)
         assert by_key(result) == [(0, 0), (1, 0), (1, 1)]
         assert all(o.status == "ok" for o in result.outcomes)
 
 
 def test_items_in_another_api_shape() -> None:
     result = run_calls(iter_events(stream(("f", "{}"))), {"f": echo}, api="responses")
-    assert result.items == [{"type": "function_call_output", "call_id": "call_0_0",
-                             "output": "{}"}]
+    assert result.items == [{"type": "function_call_output", "call_id": "call_0_0", "output": "{}"}]
 
 
 def test_result_feeds_the_next_turn() -> None:
-    chunks = [chunk({"role": "assistant", "content": "On it."}),
-              *stream(("f", '{"a": 1}'), ("boom", "{}"))[1:]]
+    chunks = [
+        chunk({"role": "assistant", "content": "On it."}),
+        *stream(("f", '{"a": 1}'), ("boom", "{}"))[1:],
+    ]
     result = run_calls(iter_events(chunks), {"f": echo})  # "boom" is unknown
     messages = next_turn_chat(result.calls, result.items, assistant_text=result.stream.text)
     assert messages[0]["content"] == "On it."
@@ -342,8 +365,12 @@ def test_finished_runs_after_the_choice_ended() -> None:
     def handler(call: ToolCall) -> None:
         log.append(f"run {call.index}")
 
-    result = run_calls(logged(stream(("f", "{}"), ("f", "{}")), log), {"f": handler},
-                       when="finished", max_concurrency=1)
+    result = run_calls(
+        logged(stream(("f", "{}"), ("f", "{}")), log),
+        {"f": handler},
+        when="finished",
+        max_concurrency=1,
+    )
     assert log.index("ChoiceDone") < log.index("run 0")
     assert [o.status for o in result.outcomes] == ["ok", "ok"]
 
@@ -369,14 +396,19 @@ def test_final_runs_before_the_choice_ended() -> None:
 @pytest.mark.parametrize("finish", ["length", "content_filter"])
 def test_cut_choice_runs_nothing_when_finished(finish: str) -> None:
     ran: list[int] = []
-    chunks = [start(0, "f", '{"a": 1}'), start(1, "f", '{"query": "hist'), chunk(finish=finish),
-              DONE]
-    guarded = run_calls(iter_events(chunks), {"f": lambda c: ran.append(c.index)},
-                        when="finished")
+    chunks = [
+        start(0, "f", '{"a": 1}'),
+        start(1, "f", '{"query": "hist'),
+        chunk(finish=finish),
+        DONE,
+    ]
+    guarded = run_calls(iter_events(chunks), {"f": lambda c: ran.append(c.index)}, when="finished")
     assert ran == []
     assert [o.status for o in guarded.outcomes] == ["not_run", "not_run"]
     assert f"finish_reason '{finish}'" in guarded.items[0]["content"]
-    assert guarded.items[1]["content"].startswith(f"Error: not run: the call was cut off ({finish})")
+    assert guarded.items[1]["content"].startswith(
+        f"Error: not run: the call was cut off ({finish})"
+    )
     # every call still has a result: the turn is consistent
     next_turn_chat(guarded.calls, guarded.items)
 
@@ -387,11 +419,15 @@ def test_cut_choice_runs_nothing_when_finished(finish: str) -> None:
 
 
 def test_error_object_runs_nothing_when_finished() -> None:
-    chunks = [start(0, "f", "{}"), start(1, "f", "{"),
-              b'data: {"error": {"message": "overloaded", "type": "server_error"}}\n\n']
+    chunks = [
+        start(0, "f", "{}"),
+        start(1, "f", "{"),
+        b'data: {"error": {"message": "overloaded", "type": "server_error"}}\n\n',
+    ]
     ran: list[int] = []
-    result = run_calls(iter_events(chunks, strict=False), {"f": lambda c: ran.append(c.index)},
-                       when="finished")
+    result = run_calls(
+        iter_events(chunks, strict=False), {"f": lambda c: ran.append(c.index)}, when="finished"
+    )
     assert ran == []
     assert [o.status for o in result.outcomes] == ["not_run", "not_run"]
     assert "status 'error'" in result.items[0]["content"]
@@ -401,8 +437,7 @@ def test_error_object_runs_nothing_when_finished() -> None:
 def test_dropped_connection_runs_nothing_when_finished() -> None:
     chunks = [start(0, "f", "{}"), start(1, "f", "{}")]  # no finish_reason, no [DONE]
     ran: list[int] = []
-    result = run_calls(iter_events(chunks), {"f": lambda c: ran.append(c.index)},
-                       when="finished")
+    result = run_calls(iter_events(chunks), {"f": lambda c: ran.append(c.index)}, when="finished")
     assert ran == []
     assert [o.status for o in result.outcomes] == ["not_run", "not_run"]
     assert "status 'truncated'" in result.items[0]["content"]
@@ -417,39 +452,114 @@ def test_done_without_finish_reason_releases_calls() -> None:
 
 
 def test_unknown_finish_reason_is_not_a_finish() -> None:
-    result = run_calls(iter_events(stream(("f", "{}"), finish="recitation")), {"f": echo},
-                       when="finished")
+    result = run_calls(
+        iter_events(stream(("f", "{}"), finish="recitation")), {"f": echo}, when="finished"
+    )
     assert [o.status for o in result.outcomes] == ["not_run"]
 
 
 def test_stop_after_calls_is_a_finish() -> None:
-    result = run_calls(iter_events(stream(("f", "{}"), finish="stop")), {"f": echo},
-                       when="finished")
+    result = run_calls(
+        iter_events(stream(("f", "{}"), finish="stop")), {"f": echo}, when="finished"
+    )
     assert [o.status for o in result.outcomes] == ["ok"]
 
 
 def responses_events(status: str, *calls: str) -> list[Event]:
     events: list[Event] = [StreamStarted(event_index=0, api="responses", response_id="resp_1")]
     for i, name in enumerate(calls):
-        events.append(CallDone(event_index=i + 1, call=ToolCall(
-            call_id=f"call_{i}", name=name, arguments="{}", index=i, api="responses",
-            item_id=f"fc_{i}")))
-    events.append(StreamDone(event_index=len(calls) + 1, complete=status == "completed",
-                             status=status))
+        events.append(
+            CallDone(
+                event_index=i + 1,
+                call=ToolCall(
+                    call_id=f"call_{i}",
+                    name=name,
+                    arguments="{}",
+                    index=i,
+                    api="responses",
+                    item_id=f"fc_{i}",
+                ),
+            )
+        )
+    events.append(
+        StreamDone(event_index=len(calls) + 1, complete=status == "completed", status=status)
+    )
     return events
 
 
-@pytest.mark.parametrize(("status", "runs"), [("completed", True), ("incomplete", False),
-                                              ("failed", False), ("truncated", False)])
+@pytest.mark.parametrize(
+    ("status", "runs"),
+    [("completed", True), ("incomplete", False), ("failed", False), ("truncated", False)],
+)
 def test_responses_stream_status_guards_calls(status: str, runs: bool) -> None:
     ran: list[int] = []
-    result = run_calls(responses_events(status, "f", "f"), {"f": lambda c: ran.append(c.index)},
-                       when="finished")
+    result = run_calls(
+        responses_events(status, "f", "f"), {"f": lambda c: ran.append(c.index)}, when="finished"
+    )
     assert ran == ([0, 1] if runs else [])
     assert result.stream.response_id == "resp_1"
     items = next_turn_responses(result.calls, result.items, previous_response_id="resp_1")
     assert [i["call_id"] for i in items["input"]] == ["call_0", "call_1"]
     assert all(i["type"] == "function_call_output" for i in items["input"])
+
+
+def sse(kind: str, **fields: Any) -> bytes:
+    return f"event: {kind}\ndata: {json.dumps({'type': kind, **fields})}\n\n".encode()
+
+
+def responses_stream(end: str) -> list[bytes]:
+    item = {
+        "type": "function_call",
+        "id": "fc_1",
+        "call_id": "call_1",
+        "name": "f",
+        "arguments": "",
+        "status": "in_progress",
+    }
+    done = {**item, "arguments": '{"a": 1}', "status": "completed"}
+    status = end.removeprefix("response.")
+    return [
+        sse("response.created", response={"id": "resp_9", "status": "in_progress", "output": []}),
+        sse("response.output_item.added", output_index=0, item=item),
+        sse(
+            "response.function_call_arguments.delta",
+            output_index=0,
+            item_id="fc_1",
+            delta='{"a": 1}',
+        ),
+        sse(
+            "response.function_call_arguments.done",
+            output_index=0,
+            item_id="fc_1",
+            arguments='{"a": 1}',
+        ),
+        sse("response.output_item.done", output_index=0, item=done),
+        sse(end, response={"id": "resp_9", "status": status, "output": []}),
+    ]
+
+
+def test_responses_sse_completed_runs_and_feeds_the_short_form() -> None:
+    result = run_calls(
+        iter_events(responses_stream("response.completed")), {"f": echo}, when="finished"
+    )
+    assert [o.status for o in result.outcomes] == ["ok"]
+    assert result.stream.response_id == "resp_9"
+    turn = next_turn_responses(
+        result.calls, result.items, previous_response_id=result.stream.response_id or ""
+    )
+    assert turn == {
+        "previous_response_id": "resp_9",
+        "input": [{"type": "function_call_output", "call_id": "call_1", "output": '{"a":1}'}],
+    }
+
+
+def test_responses_sse_incomplete_runs_nothing_when_finished() -> None:
+    chunks = responses_stream("response.incomplete")
+    guarded = run_calls(iter_events(chunks, strict=False), {"f": echo}, when="finished")
+    assert [o.status for o in guarded.outcomes] == ["not_run"]
+    assert guarded.items[0]["type"] == "function_call_output"
+    fast = run_calls(iter_events(chunks, strict=False), {"f": echo}, when="final")
+    assert [o.status for o in fast.outcomes] == ["ok"]  # final at arguments.done, before the cut
 
 
 def test_events_without_an_end_hold_calls_back() -> None:
@@ -461,10 +571,12 @@ def test_events_without_an_end_hold_calls_back() -> None:
 
 def test_incomplete_call_is_never_run() -> None:
     call = ToolCall(call_id="c", name="f", arguments='{"a": ', index=0, complete=False)
-    events: list[Event] = [CallIncomplete(event_index=0, call=call, reason="truncated"),
-                           StreamDone(event_index=0, complete=False, status="truncated")]
+    events: list[Event] = [
+        CallIncomplete(event_index=0, call=call, reason="truncated"),
+        StreamDone(event_index=0, complete=False, status="truncated"),
+    ]
     for when in ("final", "finished"):
-        result = run_calls(events, {"f": echo}, when=when)  # type: ignore[arg-type]
+        result = run_calls(events, {"f": echo}, when=when)
         assert result.outcomes[0].status == "not_run"
         assert result.ran == []
 
@@ -554,8 +666,9 @@ async def test_cancelling_arun_calls_cancels_running_handlers() -> None:
 
 
 async def test_async_runner_over_a_plain_event_list() -> None:
-    result = await arun_calls(responses_events("completed", "f", "g"),
-                              {"f": aecho, "g": echo}, when="finished")
+    result = await arun_calls(
+        responses_events("completed", "f", "g"), {"f": aecho, "g": echo}, when="finished"
+    )
     assert [o.value for o in result.outcomes] == [{}, {}]
     assert [o.item["type"] for o in result.outcomes] == ["function_call_output"] * 2
 
@@ -569,7 +682,7 @@ async def test_async_handler_exception_and_invalid_arguments() -> None:
     assert result.items[0]["content"] == "Error: the tool raised RuntimeError: no"
 
 
-# -- misuse -----------------------------------------------------------------------------------------
+# -- misuse ---------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -589,7 +702,7 @@ def test_bad_handlers() -> None:
     with pytest.raises(UsageError, match="no function"):
         run_calls([], [Tool(name="f")])
     with pytest.raises(UsageError, match="not callable"):
-        run_calls([], {"f": 3})  # type: ignore[dict-item]
+        run_calls([], {"f": 3})  # type: ignore[arg-type]
     with pytest.raises(UsageError, match="mapping"):
         run_calls([], [echo])  # type: ignore[list-item]
 
@@ -598,3 +711,21 @@ def test_public_names() -> None:
     for name in ("run_calls", "arun_calls", "DispatchResult", "CallOutcome", "DispatchError"):
         assert name in fcstream.__all__
         assert getattr(fcstream, name).__module__ == "fcstream"
+
+
+def test_dispatch_error_pickles_and_hashes() -> None:
+    import pickle
+
+    def source() -> Iterator[Event]:
+        yield from responses_events("completed", "f")[:2]
+        raise OSError("reset")
+
+    with pytest.raises(DispatchError) as info:
+        run_calls(source(), {"f": echo})
+    error = info.value
+    clone = pickle.loads(pickle.dumps(error))
+    assert clone.result.items == error.result.items
+    assert str(clone) == str(error)
+    assert hash(clone) == hash(error)
+    assert isinstance(error, fcstream.FcstreamError)
+    assert "+- DispatchError" in (fcstream._errors.__doc__ or "")

@@ -236,3 +236,48 @@ def test_request_shapes(case: str) -> None:
         assert "id" in resp_call.to_responses()
         assert "id" not in chat_call.to_responses()
         assert resp_call.to_chat() == chat_call.to_chat()
+
+
+# -- the generator itself --------------------------------------------------------------------
+
+
+def test_synthetic_calls_are_json_of_about_the_size_asked() -> None:
+    import json
+
+    for unicode in (False, True):
+        calls = synthetic_calls(5, 500, unicode=unicode, seed=11)
+        assert len({c.call_id for c in calls}) == 5
+        for call in calls:
+            json.loads(call.arguments)
+            assert 500 <= len(call.arguments.encode()) <= 560
+        if unicode:
+            assert any(len(c.arguments.encode()) > len(c.arguments) for c in calls)
+    assert synthetic_calls(3, 100, seed=1) == synthetic_calls(3, 100, seed=1)
+
+
+def test_chat_stream_options() -> None:
+    calls = synthetic_calls(2, 60)
+    base = parse(chat_stream(calls))[1]
+    assert parse(chat_stream(calls, line_ending="\r\n"))[1] == base
+    events, two, _ = parse(chat_stream(calls, choices=2))
+    assert [c for c in two if c.choice == 0] == base
+    assert [c.call_id for c in two if c.choice == 1] == [f"{c.call_id}_1" for c in calls]
+    events, cut, _ = parse(chat_stream(calls, finish_reason=None, done=False))
+    assert isinstance(events[-1], StreamDone)
+    assert events[-1].status == "truncated"
+    assert [c.complete for c in cut] == [True, False]  # the first ended when the second began
+
+
+def test_bundled_files_are_what_the_generator_writes() -> None:
+    """fixtures/streams and fixtures/quirks are generated: rerun `python -m fixtures.generate`
+    after changing the generator, so the files never drift from their source."""
+    import json
+
+    from fixtures.generate import QUIRKS_DIR, STREAMS_DIR, demo_streams, responses_quirks
+
+    for name, data in demo_streams().items():
+        assert (STREAMS_DIR / name).read_bytes() == data, name
+    for stem, (data, expected) in responses_quirks().items():
+        assert (QUIRKS_DIR / f"{stem}.sse").read_bytes() == data, stem
+        on_disk = json.loads((QUIRKS_DIR / f"{stem}.expected.json").read_text(encoding="utf-8"))
+        assert on_disk == expected, stem

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import inspect
+import pickle
 
 import pytest
 
@@ -20,8 +22,8 @@ from fcstream import (
     StreamFormatError,
     ToolCall,
     UsageError,
+    _errors,
 )
-from fcstream import _errors
 from fcstream._errors import EXCERPT_BYTES, excerpt
 
 TREE = {
@@ -210,3 +212,38 @@ def test_errors_in_frozen_events_compare_and_hash() -> None:
     event = fcstream.ErrorEvent(event_index=3, error=payload_error())
     assert event == fcstream.ErrorEvent(event_index=3, error=payload_error())
     assert len({event, fcstream.ErrorEvent(event_index=3, error=payload_error())}) == 1
+
+
+# -- copying and pickling (worker processes send errors back pickled) ---------------------------
+
+
+def samples() -> list[FcstreamError]:
+    call = ToolCall(call_id="a", name="f", arguments="{", index=0, complete=False)
+    return [
+        UsageError("feed() after finish()"),
+        StreamFormatError("too big", byte_offset=9, excerpt="data: x"),
+        payload_error(),
+        ProtocolError("late", api="chat", event_index=2, byte_offset=5, call_id="a", data="1}"),
+        ArgumentsError(
+            "bad", call_id="a", name="f", index=0, values_found=0, position=0, excerpt="{"
+        ),
+        ProviderError("overloaded", api="chat", code="503", event_index=2, raw=b"{}"),
+        HTTPStatusError("no", status_code=502, content_type="text/html", body_excerpt="<"),
+        ContentTypeError("no", status_code=200, content_type="application/json", body_excerpt=""),
+        IncompleteStreamError("ended", calls=[call], reason="truncated"),
+    ]
+
+
+@pytest.mark.parametrize("error", samples(), ids=lambda e: type(e).__name__)
+def test_errors_survive_pickle_and_copy(error: FcstreamError) -> None:
+    error.events = ["kept"]
+    for clone in (
+        pickle.loads(pickle.dumps(error)),
+        copy.copy(error),
+        copy.deepcopy(error),
+    ):
+        assert type(clone) is type(error)
+        assert clone == error
+        assert str(clone) == str(error)
+        assert clone.events == ["kept"]
+        assert clone.args == error.args

@@ -50,6 +50,7 @@ FAULTS = {
     "drip-responses": Fault("drip", delay_ms=0, file=RESPONSES_SINGLE.stem),
     "drop-chat": Fault("drop", file=CHAT_PARALLEL.stem),
     "drop-responses": Fault("drop", file=RESPONSES_PARALLEL.stem),
+    "drop-after-end": Fault("drop", at=10**9, file=SMALL_CHAT.stem),
     "big-html": Fault("status", body=BIG_HTML),
     "json-not-error": Fault("json_error", body=b'{"id": "chatcmpl-1", "choices": []}'),
 }
@@ -214,6 +215,13 @@ async def test_connection_dropped_mid_event(server, adapter, model, path):
     assert sorted(ended, key=lambda c: c.index) == error.calls
 
 
+async def test_connection_dropped_after_the_terminal_marker_is_no_error(server, adapter):
+    events, error = await adapter(endpoint(server, None), "drop-after-end")
+    assert error is None
+    assert comparable(adapter, events) == comparable(adapter, truth(SMALL_CHAT))
+    assert events[-1].complete
+
+
 async def test_non_2xx_with_an_html_body(server, adapter):
     events, error = await adapter(endpoint(server, None), "big-html")
     assert events == []
@@ -354,7 +362,8 @@ def test_strict_false_reports_bad_payloads_as_events():
         with fcstream.stream(client, "POST", url, json=url_body, strict=False) as s:
             events = list(s)
         assert isinstance(events[0], fcstream.ErrorEvent)
-        assert events[-1].complete is False or isinstance(events[-1], StreamDone)
+        assert isinstance(events[0].error, fcstream.PayloadError)
+        assert [c.name for c in s.calls] == ["get_weather"]
         with (
             pytest.raises(fcstream.PayloadError),
             fcstream.stream(client, "POST", url, json=url_body) as s,

@@ -71,7 +71,8 @@ def test_any_chunking_same_view(value: dict[str, Any], cuts: list[int]) -> None:
     whole = preview_of(text)
     chunked = preview_of(*pieces)
     assert chunked.value() == whole.value() == value
-    assert chunked.looks_complete and whole.looks_complete
+    assert chunked.looks_complete
+    assert whole.looks_complete
 
 
 @given(objects, st.integers(min_value=0, max_value=400))

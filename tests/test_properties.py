@@ -287,6 +287,8 @@ odd_fragments = st.fixed_dictionaries(
         ),
     },
 )
+
+
 def weighted(*options: tuple[int, st.SearchStrategy[Any]]) -> st.SearchStrategy[Any]:
     """Draw from one of ``options`` with the given weights (``one_of`` draws them evenly)."""
     pool = [strategy for weight, strategy in options for _ in range(weight)]

@@ -742,3 +742,78 @@ def test_mutations_raise_only_tree_errors(which: int, edits: list[tuple[int, byt
             parser.finish()
         except FcstreamError:
             pass
+
+
+# -- odd shapes in events fcstream must not lose ---------------------------------------------
+
+
+def test_terminal_event_with_odd_fields_still_ends_the_stream() -> None:
+    odd = completed()
+    odd["response"]["output"] = {"not": "a list"}
+    data = sse(CREATED, added(0, fc("fc_1", "call_1", "f")), args_done(0, "{}"), odd)
+    events, parser = parse(data)
+    (error,) = errors(events)
+    assert type(error) is PayloadError
+    assert error.event_index == 3
+    assert isinstance(events[-1], StreamDone)
+    assert events[-1].status == "completed"
+    assert parser.calls[0].complete
+    with pytest.raises(PayloadError):
+        parse(data, strict=True)
+
+
+def test_odd_non_call_items_pass_through_unreported() -> None:
+    strange = {"id": "x_1", "type": "web_search_call", "status": 7, "name": {"a": 1}}
+    message = {"id": "m", "type": "message", "status": ["?"], "content": []}
+    output = [message, strange, fc("fc_1", "call_1", "f", "{}", "completed")]
+    data = sse(
+        CREATED, added(0, message), added(1, strange), item_done(1, strange), completed(output)
+    )
+    events, parser = parse(data, strict=True)
+    assert [type(e).__name__ for e in events if isinstance(e, OtherEvent | HostedToolEvent)] == [
+        "OtherEvent",
+        "HostedToolEvent",
+        "HostedToolEvent",
+    ]
+    assert [c.call_id for c in parser.calls] == ["call_1"]
+
+
+def test_failed_and_incomplete_details_in_odd_shapes() -> None:
+    failed = {"type": "response.failed", "response": {"id": "r", "error": "overloaded"}}
+    events, _ = parse(sse(CREATED, failed))
+    (error,) = errors(events)
+    assert isinstance(error, ProviderError)
+    assert (error.message, error.code) == ("overloaded", None)
+    incomplete = {"type": "response.incomplete", "response": {"incomplete_details": "?"}}
+    events, _ = parse(sse(CREATED, incomplete))
+    (error,) = errors(events)
+    assert isinstance(error, ProviderError)
+    assert error.message == "response incomplete"
+    assert isinstance(events[-1], StreamDone)
+    assert events[-1].status == "incomplete"
+
+
+def test_output_index_reused_for_a_new_item() -> None:
+    """Some compatible servers put every item at output_index 0: each added item is a new call."""
+    first, second = fc("fc_a", "call_a", "f"), fc("fc_b", "call_b", "g")
+    data = sse(
+        CREATED,
+        added(0, first),
+        delta(0, "{}"),
+        args_done(0, "{}"),
+        item_done(0, {**first, "arguments": "{}"}),
+        added(0, second),
+        delta(0, "[1]"),
+        args_done(0, "[1]"),
+        item_done(0, {**second, "arguments": "[1]"}),
+        completed(),
+    )
+    events, parser = parse(data, strict=True)
+    assert [(c.call_id, c.arguments, c.complete) for c in parser.calls] == [
+        ("call_a", "{}", True),
+        ("call_b", "[1]", True),
+    ]
+    again = sse(CREATED, added(0, first), args_done(0, "{}"), added(0, first), completed())
+    events, parser = parse(again)
+    assert [type(e) for e in errors(events)] == [ProtocolError]
+    assert len(parser.calls) == 1

@@ -54,6 +54,10 @@ _REQUIRED = (typing.Required, typing_extensions.Required)
 _NOT_REQUIRED = (typing.NotRequired, typing_extensions.NotRequired)
 
 
+def _origin(hint: Any) -> Any:
+    return typing.get_origin(hint)
+
+
 def _matches(value: Any, hint: Any) -> bool:
     origin = typing.get_origin(hint)
     if hint is Any or hint is object:
@@ -85,7 +89,7 @@ def _problems(value: dict[str, Any], td: Any) -> list[str]:
     hints = typing_extensions.get_type_hints(td, include_extras=True)
     # the SDK writes Required[...] under `from __future__ import annotations` in total=False
     # TypedDicts, so __required_keys__ is empty: read Required from the resolved hints instead
-    required = {k for k, h in hints.items() if typing.get_origin(h) in _REQUIRED}
+    required = {k for k, h in hints.items() if _origin(h) in _REQUIRED}
     out = [f"missing {k!r}" for k in sorted(required | td.__required_keys__) if k not in value]
     for key, item in value.items():
         if key not in hints:
@@ -149,8 +153,9 @@ def sphinx_style(query: str, limit: int = 10) -> list[str]:
 
 
 def call(arguments: str, name: str = "get_weather", **kw: Any) -> ToolCall:
-    return ToolCall(call_id=kw.pop("call_id", "call_1"), name=name, arguments=arguments,
-                    index=0, **kw)
+    return ToolCall(
+        call_id=kw.pop("call_id", "call_1"), name=name, arguments=arguments, index=0, **kw
+    )
 
 
 def schema_of(tp: Any) -> dict[str, Any]:
@@ -398,7 +403,8 @@ def test_definitions_are_copies() -> None:
     tool = Tool.from_function(get_weather)
     tool.to_chat()["function"]["parameters"]["properties"].clear()
     tool.to_responses()["parameters"]["properties"].clear()
-    assert tool.parameters and tool.parameters["properties"]
+    assert tool.parameters is not None
+    assert tool.parameters["properties"]
 
 
 @pytest.mark.parametrize(
@@ -447,13 +453,19 @@ def test_custom_tool_shapes_and_grammar_nesting() -> None:
         },
     }
     flat = tool.to_responses()
-    assert flat == {"type": "custom", "name": "words", "description": "Lower-case words",
-                    "format": grammar}
+    assert flat == {
+        "type": "custom",
+        "name": "words",
+        "description": "Lower-case words",
+        "format": grammar,
+    }
     conforms(chat, ChatCompletionCustomToolParam)
     conforms(flat, CustomToolParam)
     # the chat-form grammar is accepted too and stored flat
-    assert Tool.custom("words", description="Lower-case words",
-                       format=chat["custom"]["format"]) == tool
+    assert (
+        Tool.custom("words", description="Lower-case words", format=chat["custom"]["format"])
+        == tool
+    )
 
 
 def test_custom_tool_gets_the_text() -> None:
@@ -536,7 +548,7 @@ def test_tools_for_converts_tools_and_checks_dicts() -> None:
 
 
 def test_strict_closes_objects_and_makes_optional_nullable() -> None:
-    schema = {
+    schema: dict[str, Any] = {
         "type": "object",
         "properties": {
             "a": {"type": "string"},
@@ -611,8 +623,13 @@ def test_ref_with_siblings_is_inlined_and_nullable_ref_wrapped() -> None:
             "work": {"$ref": "#/definitions/Address2"},
         },
         "required": ["home"],
-        "$defs": {"Address": {"type": "object", "properties": {"city": {"type": "string"}},
-                              "required": ["city"]}},
+        "$defs": {
+            "Address": {
+                "type": "object",
+                "properties": {"city": {"type": "string"}},
+                "required": ["city"],
+            }
+        },
         "definitions": {"Address2": {"type": "object", "properties": {}}},
     }
     out = strict_schema(schema)
@@ -623,15 +640,19 @@ def test_ref_with_siblings_is_inlined_and_nullable_ref_wrapped() -> None:
         "additionalProperties": False,
         "description": "Where they live",
     }
-    assert out["properties"]["work"] == {"anyOf": [{"$ref": "#/definitions/Address2"},
-                                                   {"type": "null"}]}
+    assert out["properties"]["work"] == {
+        "anyOf": [{"$ref": "#/definitions/Address2"}, {"type": "null"}]
+    }
     assert out["definitions"]["Address2"] == {
-        "type": "object", "properties": {}, "required": [], "additionalProperties": False
+        "type": "object",
+        "properties": {},
+        "required": [],
+        "additionalProperties": False,
     }
 
 
 def test_strict_keeps_nullability_without_duplicating_null() -> None:
-    schema = {
+    schema: dict[str, Any] = {
         "type": "object",
         "properties": {
             "a": {"type": ["string", "null"], "enum": ["x", None]},
@@ -655,8 +676,12 @@ def test_single_allof_is_merged_and_annotations_dropped() -> None:
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "type": "object",
         "properties": {
-            "a": {"allOf": [{"type": "integer", "minimum": 0}], "description": "A",
-                  "examples": [1], "default": 0},
+            "a": {
+                "allOf": [{"type": "integer", "minimum": 0}],
+                "description": "A",
+                "examples": [1],
+                "default": 0,
+            },
         },
         "required": ["a"],
     }
@@ -669,7 +694,7 @@ def test_single_allof_is_merged_and_annotations_dropped() -> None:
 
 
 def test_strict_problems_are_listed_all_at_once_with_paths() -> None:
-    schema = {
+    schema: dict[str, Any] = {
         "type": "object",
         "properties": {
             "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
@@ -734,7 +759,10 @@ def test_strict_problems_are_listed_all_at_once_with_paths() -> None:
 def test_root_must_be_an_object(schema: dict[str, Any], found: str) -> None:
     with pytest.raises(StrictSchemaError) as info:
         strict_schema(schema)
-    assert info.value.problems[0] == ("$", f"the root must be an object (type: object), not {found}")
+    assert info.value.problems[0] == (
+        "$",
+        f"the root must be an object (type: object), not {found}",
+    )
 
 
 def test_root_without_type_but_with_properties_gets_object() -> None:
@@ -785,7 +813,7 @@ def test_optional_parameter_that_accepts_none_keeps_null() -> None:
 
 
 # a small grammar of schemas strict mode can accept
-_leaf = st.sampled_from(
+_leaf: st.SearchStrategy[dict[str, Any]] = st.sampled_from(
     [
         {"type": "string"},
         {"type": "integer", "minimum": 0},
@@ -800,14 +828,17 @@ _leaf = st.sampled_from(
 def _object_of(children: st.SearchStrategy[dict[str, Any]]) -> st.SearchStrategy[dict[str, Any]]:
     return st.dictionaries(st.sampled_from("abcdef"), children, max_size=4).flatmap(
         lambda props: st.builds(
-            lambda required: {"type": "object", "properties": props,
-                              "required": [k for k in props if k in required]},
+            lambda required: {
+                "type": "object",
+                "properties": props,
+                "required": [k for k in props if k in required],
+            },
             st.sets(st.sampled_from("abcdef")),
         )
     )
 
 
-_schemas = st.recursive(
+_schemas: st.SearchStrategy[dict[str, Any]] = st.recursive(
     _leaf,
     lambda children: st.one_of(
         _object_of(children),
@@ -925,7 +956,35 @@ def test_tool_choice_misuse(bad: Any) -> None:
 
 
 def test_public_names() -> None:
-    for name in ("Tool", "strict_schema", "tool_choice", "allowed_tools", "tools_for",
-                 "DefinitionError", "StrictSchemaError"):
+    for name in (
+        "Tool",
+        "strict_schema",
+        "tool_choice",
+        "allowed_tools",
+        "tools_for",
+        "DefinitionError",
+        "StrictSchemaError",
+    ):
         assert name in fcstream.__all__
         assert getattr(fcstream, name).__module__ == "fcstream"
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        DefinitionError("wrong shape", api="chat", found="responses", index=2),
+        StrictSchemaError("cannot", problems=[("$.a", "open map"), ("$", "root")]),
+    ],
+    ids=lambda e: type(e).__name__,
+)
+def test_definition_errors_pickle_copy_and_tree(error: DefinitionError) -> None:
+    import pickle
+
+    assert isinstance(error, fcstream.FcstreamError)
+    assert isinstance(error, ValueError)
+    for clone in (pickle.loads(pickle.dumps(error)), copy.deepcopy(error)):
+        assert type(clone) is type(error)
+        assert clone == error
+        assert str(clone) == str(error)
+    assert "+- DefinitionError" in (fcstream._errors.__doc__ or "")
+    assert "+- StrictSchemaError" in (fcstream._errors.__doc__ or "")

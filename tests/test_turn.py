@@ -33,13 +33,21 @@ from tests.test_tools import conforms
 
 
 def chat_call(n: int, name: str = "get_weather", **kw: Any) -> ToolCall:
-    return ToolCall(call_id=f"call_{n}", name=name, arguments=json.dumps({"city": f"c{n}"}),
-                    index=n, **kw)
+    return ToolCall(
+        call_id=f"call_{n}", name=name, arguments=json.dumps({"city": f"c{n}"}), index=n, **kw
+    )
 
 
 def responses_call(n: int, name: str = "get_weather", **kw: Any) -> ToolCall:
-    return ToolCall(call_id=f"call_{n}", name=name, arguments=json.dumps({"city": f"c{n}"}),
-                    index=n, api="responses", item_id=f"fc_{n}", **kw)
+    return ToolCall(
+        call_id=f"call_{n}",
+        name=name,
+        arguments=json.dumps({"city": f"c{n}"}),
+        index=n,
+        api="responses",
+        item_id=f"fc_{n}",
+        **kw,
+    )
 
 
 # -- ToolCall.result and error_result --------------------------------------------------------------
@@ -56,15 +64,18 @@ def test_result_items_in_each_shape() -> None:
     with_id = responses_call(1).result("ok", item_id="fco_1")
     assert with_id["id"] == "fco_1"
     conforms(with_id, FunctionCallOutput)
-    custom = ToolCall(call_id="c", name="shell", arguments="ls", index=0, api="responses",
-                      type="custom").result("a b")
+    custom = ToolCall(
+        call_id="c", name="shell", arguments="ls", index=0, api="responses", type="custom"
+    ).result("a b")
     assert custom == {"type": "custom_tool_call_output", "call_id": "c", "output": "a b"}
     conforms(custom, ResponseCustomToolCallOutputParam)
 
 
 def test_error_result_reads_as_an_error() -> None:
     assert error_result(chat_call(0), "no such city") == {
-        "role": "tool", "tool_call_id": "call_0", "content": "Error: no such city"
+        "role": "tool",
+        "tool_call_id": "call_0",
+        "content": "Error: no such city",
     }
     assert error_result(chat_call(0), "x", api="responses")["output"] == "Error: x"
     assert error_result(responses_call(0), "x")["type"] == "function_call_output"
@@ -127,41 +138,57 @@ def test_chat_turn_rejects_calls_from_several_choices() -> None:
 
 def test_chat_turn_from_a_parsed_stream() -> None:
     def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
-        body = {"id": "x", "object": "chat.completion.chunk",
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+        body = {
+            "id": "x",
+            "object": "chat.completion.chunk",
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        }
         return b"data: " + json.dumps(body).encode() + b"\n\n"
 
     def frag(i: int, **kw: Any) -> dict[str, Any]:
         return {"tool_calls": [{"index": i, **kw}]}
 
-    stream = b"".join([
-        chunk({"role": "assistant", "content": "Let me check."}),
-        chunk(frag(0, id="call_a", type="function", function={"name": "f", "arguments": ""})),
-        chunk(frag(0, function={"arguments": '{"x": 1}'})),
-        chunk(frag(1, id="call_b", type="function", function={"name": "g", "arguments": "{}"})),
-        chunk({}, "tool_calls"),
-        b"data: [DONE]\n\n",
-    ])
+    stream = b"".join(
+        [
+            chunk({"role": "assistant", "content": "Let me check."}),
+            chunk(frag(0, id="call_a", type="function", function={"name": "f", "arguments": ""})),
+            chunk(frag(0, function={"arguments": '{"x": 1}'})),
+            chunk(frag(1, id="call_b", type="function", function={"name": "g", "arguments": "{}"})),
+            chunk({}, "tool_calls"),
+            b"data: [DONE]\n\n",
+        ]
+    )
     result = collect(stream)
-    messages = next_turn_chat(result.calls, [c.result("ok") for c in result.calls],
-                              assistant_text=result.text)
+    messages = next_turn_chat(
+        result.calls, [c.result("ok") for c in result.calls], assistant_text=result.text
+    )
     assert messages[0]["content"] == "Let me check."
     assert [tc["id"] for tc in messages[0]["tool_calls"]] == ["call_a", "call_b"]
     assert messages[0]["tool_calls"][0]["function"] == {"name": "f", "arguments": '{"x": 1}'}
     assert [m["tool_call_id"] for m in messages[1:]] == ["call_a", "call_b"]
 
 
-# -- Responses ---------------------------------------------------------------------------------------
+# -- Responses ------------------------------------------------------------------------------------
 
 
 def test_responses_turn_full_form() -> None:
     calls = [responses_call(0), responses_call(1)]
     items = next_turn_responses(calls, [calls[1].result("r1"), calls[0].result("r0")])
     assert items == [
-        {"type": "function_call", "call_id": "call_0", "name": "get_weather",
-         "arguments": '{"city": "c0"}', "id": "fc_0"},
-        {"type": "function_call", "call_id": "call_1", "name": "get_weather",
-         "arguments": '{"city": "c1"}', "id": "fc_1"},
+        {
+            "type": "function_call",
+            "call_id": "call_0",
+            "name": "get_weather",
+            "arguments": '{"city": "c0"}',
+            "id": "fc_0",
+        },
+        {
+            "type": "function_call",
+            "call_id": "call_1",
+            "name": "get_weather",
+            "arguments": '{"city": "c1"}',
+            "id": "fc_1",
+        },
         {"type": "function_call_output", "call_id": "call_0", "output": "r0"},
         {"type": "function_call_output", "call_id": "call_1", "output": "r1"},
     ]
@@ -171,8 +198,9 @@ def test_responses_turn_full_form() -> None:
 
 def test_responses_turn_short_form_with_previous_response_id() -> None:
     calls = [responses_call(0), responses_call(1)]
-    request = next_turn_responses(calls, {"call_0": "a", "call_1": [1, 2]},
-                                  previous_response_id="resp_123")
+    request = next_turn_responses(
+        calls, {"call_0": "a", "call_1": [1, 2]}, previous_response_id="resp_123"
+    )
     assert request == {
         "previous_response_id": "resp_123",
         "input": [
@@ -187,8 +215,12 @@ def test_responses_turn_item_ids() -> None:
     given = [calls[0].result("a", item_id="mine"), calls[1].result("b")]
     items = next_turn_responses(calls, given, item_ids=True)
     assert [i.get("id") for i in items[2:]] == ["mine", "fco_call_1"]
-    custom_ids = next_turn_responses(calls, {"call_0": "a", "call_1": "b"},
-                                     previous_response_id="r", item_ids=lambda c: f"out{c.index}")
+    custom_ids = next_turn_responses(
+        calls,
+        {"call_0": "a", "call_1": "b"},
+        previous_response_id="r",
+        item_ids=lambda c: f"out{c.index}",
+    )
     assert [i["id"] for i in custom_ids["input"]] == ["out0", "out1"]
     for item in custom_ids["input"]:
         conforms(item, FunctionCallOutput)
@@ -196,10 +228,12 @@ def test_responses_turn_item_ids() -> None:
 
 def test_responses_turn_from_chat_items_and_custom_calls() -> None:
     fn = responses_call(0)
-    custom = ToolCall(call_id="call_1", name="shell", arguments="ls", index=1, api="responses",
-                      type="custom")
-    items = next_turn_responses([fn, custom], [fn.result("x", api="chat"),
-                                               custom.result("y", api="chat")])
+    custom = ToolCall(
+        call_id="call_1", name="shell", arguments="ls", index=1, api="responses", type="custom"
+    )
+    items = next_turn_responses(
+        [fn, custom], [fn.result("x", api="chat"), custom.result("y", api="chat")]
+    )
     conforms(items[1], ResponseCustomToolCallParam)
     assert items[2:] == [
         {"type": "function_call_output", "call_id": "call_0", "output": "x"},
@@ -207,7 +241,7 @@ def test_responses_turn_from_chat_items_and_custom_calls() -> None:
     ]
 
 
-# -- pairing errors ----------------------------------------------------------------------------------
+# -- pairing errors -------------------------------------------------------------------------------
 
 
 def test_missing_result_names_the_call() -> None:
@@ -224,8 +258,9 @@ def test_unknown_and_duplicate_results_name_the_ids() -> None:
     calls = [responses_call(0), responses_call(1)]
     stray = responses_call(7).result("?")
     with pytest.raises(TurnError) as info:
-        next_turn_responses(calls, [calls[0].result("a"), calls[0].result("b"),
-                                    calls[1].result("c"), stray])
+        next_turn_responses(
+            calls, [calls[0].result("a"), calls[0].result("b"), calls[1].result("c"), stray]
+        )
     assert info.value.duplicate == ["call_0"]
     assert info.value.unknown == ["call_7"]
     assert info.value.missing == []
@@ -233,8 +268,9 @@ def test_unknown_and_duplicate_results_name_the_ids() -> None:
     assert "result for no call: 'call_7'" in text
     assert "twice: 'call_0'" in text
     with pytest.raises(TurnError) as info:
-        next_turn_responses(calls, {"call_0": "a", "call_1": "b", "call_9": "c"},
-                            previous_response_id="r")
+        next_turn_responses(
+            calls, {"call_0": "a", "call_1": "b", "call_9": "c"}, previous_response_id="r"
+        )
     assert info.value.unknown == ["call_9"]
 
 
@@ -278,3 +314,16 @@ def test_public_names() -> None:
     for name in ("error_result", "next_turn_chat", "next_turn_responses", "TurnError"):
         assert name in fcstream.__all__
         assert getattr(fcstream, name).__module__ == "fcstream"
+
+
+def test_turn_error_pickles_and_sits_in_the_tree() -> None:
+    import copy
+    import pickle
+
+    error = TurnError("m", missing=["a"], unknown=["b"], duplicate=["c"], without_id=[1])
+    assert isinstance(error, fcstream.FcstreamError)
+    assert isinstance(error, ValueError)
+    for clone in (pickle.loads(pickle.dumps(error)), copy.deepcopy(error)):
+        assert clone == error
+        assert str(clone) == str(error)
+    assert "+- TurnError" in (fcstream._errors.__doc__ or "")

@@ -1,0 +1,561 @@
+"""StreamParser on Chat Completions streams: the API contract, strict and lenient, the adapters'
+entry points (iter_events, aiter_events, iter_calls, collect) over the shapes a caller holds."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import httpx_sse
+import pytest
+
+from fcstream import (
+    ArgumentsDelta,
+    CallDone,
+    CallIncomplete,
+    CallStarted,
+    ChoiceDone,
+    ErrorEvent,
+    Event,
+    FcstreamError,
+    PayloadError,
+    ProtocolError,
+    ProviderError,
+    SSEFramer,
+    StreamDone,
+    StreamFormatError,
+    StreamParser,
+    StreamStarted,
+    TextDelta,
+    UsageError,
+    aiter_calls,
+    aiter_events,
+    collect,
+    iter_calls,
+    iter_events,
+)
+
+from .conftest import CORPUS, FIXTURES
+from .feed import byte_by_byte, normalize
+
+QUIRKS = FIXTURES / "quirks"
+
+
+def quirk(name: str) -> bytes:
+    return (QUIRKS / f"{name}.sse").read_bytes()
+
+
+def corpus(name: str) -> bytes:
+    (path,) = CORPUS.glob(f"*/{name}")
+    return path.read_bytes()
+
+
+def sse(*payloads: Any) -> bytes:
+    return b"".join(
+        b"data: " + (p if isinstance(p, bytes) else json.dumps(p).encode()) + b"\n\n"
+        for p in payloads
+    )
+
+
+def fragment(**kw: Any) -> dict[str, Any]:
+    function = {k: kw.pop(k) for k in ("name", "arguments") if k in kw}
+    return {**kw, "function": function}
+
+
+def chunk(*fragments: dict[str, Any], finish: str | None = None, choice: int = 0) -> dict[str, Any]:
+    delta = {"tool_calls": list(fragments)} if fragments else {}
+    return {
+        "id": "chatcmpl-1",
+        "model": "m",
+        "choices": [{"index": choice, "delta": delta, "finish_reason": finish}],
+    }
+
+
+TWO_CALLS = sse(
+    chunk(fragment(index=0, id="a", name="f", arguments='{"x":')),  # 0
+    chunk(fragment(index=0, arguments="1}")),  # 1
+    chunk(fragment(index=1, id="b", name="g", arguments="{}")),  # 2: a final
+    chunk(finish="tool_calls"),  # 3: b final
+    b"[DONE]",  # 4
+)
+INTERLEAVED = quirk("chat-C21-interleaved")  # ProtocolError at event 2
+
+
+def upto(data: bytes, events: int) -> int:
+    """The offset just after the first ``events`` SSE events of ``data`` (LF-framed)."""
+    end = 0
+    for _ in range(events):
+        end = data.index(b"\n\n", end) + 2
+    return end
+
+
+def run(data: bytes, **kwargs: Any) -> tuple[list[Event], StreamParser]:
+    parser = StreamParser(**kwargs)
+    events = parser.feed(data)
+    events += parser.finish()
+    return events, parser
+
+
+# -- lifecycle ---------------------------------------------------------------------------------
+
+
+def test_feed_after_finish_is_a_usage_error() -> None:
+    parser = StreamParser("chat")
+    parser.feed(TWO_CALLS)
+    parser.finish()
+    with pytest.raises(UsageError):
+        parser.feed(b"data: [DONE]\n\n")
+    with pytest.raises(UsageError):
+        parser.feed(b"")
+    with pytest.raises(UsageError):
+        parser.feed_event("message", "[DONE]")
+    with pytest.raises(UsageError):
+        parser.finish()
+    assert isinstance(UsageError("x"), RuntimeError)
+
+
+def test_unknown_api_is_a_usage_error() -> None:
+    with pytest.raises(UsageError):
+        StreamParser("completions")  # type: ignore[arg-type]
+
+
+def test_api_is_detected_from_the_first_payload() -> None:
+    parser = StreamParser()
+    assert parser.api is None
+    assert parser.feed(b": ping\n\n") == []
+    assert parser.api is None
+    parser.feed(sse(chunk()))
+    assert parser.api == "chat"
+
+
+def test_empty_stream_finishes_as_a_truncated_chat_stream() -> None:
+    parser = StreamParser()
+    (done,) = parser.finish()
+    assert isinstance(done, StreamDone)
+    assert (done.status, done.complete, done.event_index) == ("truncated", False, 0)
+    assert parser.api == "chat"
+    assert parser.calls == []
+
+
+def test_events_of_a_simple_stream_in_order() -> None:
+    events, parser = run(TWO_CALLS)
+    a = parser.calls[0]
+    b = parser.calls[1]
+    assert events == [
+        StreamStarted(event_index=0, api="chat", response_id="chatcmpl-1", model="m"),
+        CallStarted(event_index=0, choice=0, index=0, call_id="a", name="f"),
+        ArgumentsDelta(event_index=0, choice=0, index=0, delta='{"x":'),
+        ArgumentsDelta(event_index=1, choice=0, index=0, delta="1}"),
+        CallDone(event_index=2, call=a),
+        CallStarted(event_index=2, choice=0, index=1, call_id="b", name="g"),
+        ArgumentsDelta(event_index=2, choice=0, index=1, delta="{}"),
+        CallDone(event_index=3, call=b),
+        ChoiceDone(event_index=3, choice=0, finish_reason="tool_calls"),
+        StreamDone(event_index=4, complete=True, status="done", finish_reasons={0: "tool_calls"}),
+    ]
+    assert (a.arguments, a.complete, b.arguments, b.complete) == ('{"x":1}', True, "{}", True)
+    assert parser.finish_reasons == {0: "tool_calls"}
+    assert parser.events_seen == 5
+
+
+def test_one_feed_closing_one_call_and_opening_the_next_returns_both() -> None:
+    parser = StreamParser("chat")
+    parser.feed(TWO_CALLS[: upto(TWO_CALLS, 2)])
+    events = parser.feed(TWO_CALLS[upto(TWO_CALLS, 2) : upto(TWO_CALLS, 3)])
+    kinds = [type(e).__name__ for e in events]
+    assert kinds == ["CallDone", "CallStarted", "ArgumentsDelta"]
+    assert {e.event_index for e in events} == {2}
+
+
+# -- .calls --------------------------------------------------------------------------------------
+
+
+def test_calls_include_open_calls_as_incomplete_copies() -> None:
+    parser = StreamParser("chat")
+    parser.feed(TWO_CALLS[: upto(TWO_CALLS, 2)])
+    (open_call,) = parser.calls
+    assert (open_call.call_id, open_call.arguments, open_call.complete) == ("a", '{"x":1}', False)
+    events = parser.feed(TWO_CALLS[upto(TWO_CALLS, 2) :])
+    done = next(e for e in events if isinstance(e, CallDone))
+    assert parser.calls[0] is done.call  # the frozen object, handed over once
+    assert [c.complete for c in parser.calls] == [True, True]
+
+
+def test_finish_returns_open_calls_incomplete_never_done() -> None:
+    parser = StreamParser("chat")
+    parser.feed(TWO_CALLS[: upto(TWO_CALLS, 3)])
+    events = parser.finish()
+    assert [type(e).__name__ for e in events] == ["CallIncomplete", "StreamDone"]
+    incomplete = events[0]
+    assert isinstance(incomplete, CallIncomplete)
+    assert (incomplete.reason, incomplete.event_index, incomplete.call.arguments) == (
+        "truncated",
+        3,
+        "{}",
+    )
+    assert incomplete.call.complete is False
+    assert events[1] == StreamDone(event_index=3, complete=False, status="truncated")
+
+
+# -- strict and lenient --------------------------------------------------------------------------
+
+
+def test_strict_raises_lenient_reports() -> None:
+    with pytest.raises(ProtocolError) as info:
+        run(INTERLEAVED, api="chat", strict=True)
+    assert (info.value.event_index, info.value.call_id, info.value.data) == (2, "a", "1}")
+
+    events, _ = run(INTERLEAVED, api="chat", strict=False)
+    (error,) = [e for e in events if isinstance(e, ErrorEvent)]
+    assert error.error == info.value
+    assert error.event_index == 2
+
+
+def test_strict_is_the_default() -> None:
+    assert StreamParser().strict is True
+    with pytest.raises(ProtocolError):
+        run(INTERLEAVED)
+
+
+def test_exception_keeps_the_events_and_later_messages_wait_for_the_next_call() -> None:
+    lenient, _ = run(INTERLEAVED, api="chat", strict=False)
+    parser = StreamParser("chat")
+    with pytest.raises(ProtocolError) as info:
+        parser.feed(INTERLEAVED)
+    before = info.value.events
+    assert before == [e for e in lenient if e.event_index <= 2 and not isinstance(e, ErrorEvent)]
+    # events 3..5 were framed by that same feed(); they are applied on the next call
+    assert [c.arguments for c in parser.calls] == ['{"a":', '{"b":']
+    after = parser.feed(b"")
+    assert after == [e for e in lenient if e.event_index > 2 and not isinstance(e, ErrorEvent)]
+    assert [c.arguments for c in parser.calls] == ['{"a":', '{"b":2}']
+    assert parser.finish() == []  # [DONE] already ended the stream
+
+
+def test_pending_messages_are_applied_by_finish() -> None:
+    parser = StreamParser("chat")
+    with pytest.raises(ProtocolError):
+        parser.feed(INTERLEAVED)
+    events = parser.finish()
+    assert isinstance(events[-1], StreamDone)
+    assert events[-1].complete is True
+    assert [c.complete for c in parser.calls] == [True, True]
+
+
+def test_payload_errors_are_not_sticky() -> None:
+    data = sse(chunk(fragment(index=0, id="a", name="f", arguments="{}"))) + b"data: {oops\n\n"
+    data += sse(chunk(finish="tool_calls"), b"[DONE]")
+    parser = StreamParser("chat")
+    with pytest.raises(PayloadError) as info:
+        parser.feed(data)
+    error = info.value
+    assert type(error) is PayloadError
+    assert (error.api, error.event_index, error.event, error.excerpt) == (
+        "chat",
+        1,
+        "message",
+        "{oops",
+    )
+    assert error.byte_offset == data.index(b"data: {oops")
+    events = parser.feed(b"")
+    assert [type(e).__name__ for e in events] == ["CallDone", "ChoiceDone", "StreamDone"]
+
+
+def test_several_errors_in_one_feed_raise_one_at_a_time() -> None:
+    data = b"data: {bad1\n\ndata: {bad2\n\n" + sse(chunk(finish="stop"), b"[DONE]")
+    parser = StreamParser("chat")
+    raised = []
+    events: list[Event] = []
+    chunk_ = data
+    while True:
+        try:
+            events += parser.feed(chunk_)
+            break
+        except PayloadError as exc:
+            raised.append(exc.event_index)
+            events += exc.events
+            chunk_ = b""
+    assert raised == [0, 1]
+    assert isinstance(events[-1], StreamDone)
+
+
+def test_auto_detection_with_a_bad_first_payload() -> None:
+    parser = StreamParser()
+    with pytest.raises(PayloadError) as info:
+        parser.feed(b"data: not json\n\n")
+    assert info.value.api is None
+    assert parser.api is None
+    parser.feed(sse(chunk(finish="stop")))
+    assert parser.api == "chat"
+
+
+def test_provider_errors_are_events_even_in_strict_mode() -> None:
+    events, parser = run(quirk("chat-C20-error-object"), strict=True)
+    (error,) = [e.error for e in events if isinstance(e, ErrorEvent)]
+    assert isinstance(error, ProviderError)
+    assert (error.message, error.type, error.code, error.event_index) == (
+        "overloaded",
+        "server_error",
+        "503",
+        2,
+    )
+    assert error.raw.startswith(b'{"error"')
+    assert [c.complete for c in parser.calls] == [True, False]
+
+
+def test_finish_raises_in_strict_mode_with_its_events() -> None:
+    data = quirk("sse-S07-data-after-done")
+    parser = StreamParser("chat")
+    with pytest.raises(ProtocolError) as first:
+        parser.feed(data)
+    assert first.value.event_index == 5
+    with pytest.raises(ProtocolError) as second:
+        parser.finish()
+    assert second.value.event_index == 6
+    assert second.value.byte_offset == data.rindex(b"data: ")
+    assert second.value.events == []
+    with pytest.raises(UsageError):
+        parser.finish()
+
+
+# -- framing errors ------------------------------------------------------------------------------
+
+
+def test_event_over_the_size_cap_is_sticky_and_keeps_what_came_before() -> None:
+    parser = StreamParser("chat", max_event_bytes=300)
+    head = sse(chunk(fragment(index=0, id="a", name="f", arguments='{"x":1}')))
+    with pytest.raises(StreamFormatError) as info:
+        parser.feed(head + b"data: " + b"x" * 400 + b"\n\n")
+    assert [type(e).__name__ for e in info.value.events] == [
+        "StreamStarted",
+        "CallStarted",
+        "ArgumentsDelta",
+    ]
+    assert info.value.byte_offset == len(head)
+    with pytest.raises(StreamFormatError):
+        parser.feed(sse(chunk(finish="tool_calls")))
+    events = parser.finish()
+    assert [type(e).__name__ for e in events] == ["CallIncomplete", "StreamDone"]
+    assert parser.calls[0].arguments == '{"x":1}'
+
+
+def test_lenient_mode_still_raises_framing_errors() -> None:
+    parser = StreamParser("chat", strict=False, max_event_bytes=10)
+    with pytest.raises(StreamFormatError):
+        parser.feed(b"data: " + b"x" * 100)
+
+
+# -- feed_event ----------------------------------------------------------------------------------
+
+
+def by_feed_event(data: bytes, **kwargs: Any) -> list[Event]:
+    parser = StreamParser(strict=False, **kwargs)
+    framer = SSEFramer()
+    events: list[Event] = []
+    for message in framer.feed(data):
+        events += parser.feed_event(message.event, message.data)
+    events += parser.finish()
+    return events
+
+
+def without_offsets(events: list[Event]) -> list[Event]:
+    """Errors from feed_event carry byte_offset -1: the only allowed difference."""
+    out: list[Event] = []
+    for event in events:
+        if isinstance(event, ErrorEvent) and isinstance(event.error, PayloadError):
+            error = copy.copy(event.error)
+            error.byte_offset = -1
+            event = ErrorEvent(event_index=event.event_index, error=error)
+        out.append(event)
+    return out
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        TWO_CALLS,
+        INTERLEAVED,
+        quirk("chat-C12-arguments-as-object"),
+        quirk("chat-C18-n-choices"),
+        quirk("chat-C09-nameless-call"),
+        quirk("sse-S03-event-id-retry"),
+        corpus("chat-parallel-tool-calls-01.sse"),
+        corpus("pydantic-ai-chat-openrouter-stream-reasoning-01.sse"),
+    ],
+    ids=["two-calls", "C21", "C12", "C18", "C09", "S03", "parallel", "openrouter"],
+)
+def test_feed_event_gives_the_same_events_as_feed(data: bytes) -> None:
+    fed, _ = run(data, strict=False)
+    framed = by_feed_event(data)
+    assert without_offsets(framed) == without_offsets(fed)
+    errors = [e.error for e in framed if isinstance(e, ErrorEvent)]
+    assert all(e.byte_offset == -1 for e in errors if isinstance(e, PayloadError))
+
+
+def test_feed_event_takes_str_and_defaults_the_event_type() -> None:
+    parser = StreamParser("chat", strict=False)
+    events = parser.feed_event(None, json.dumps(chunk(fragment(index=0, id="a", name="f"))))
+    assert [type(e).__name__ for e in events] == ["StreamStarted", "CallStarted"]
+    events = parser.feed_event("error", '{"error":{"message":"boom"}}')
+    assert isinstance(events[-1], ErrorEvent)
+    assert isinstance(events[-1].error, ProviderError)
+    assert parser.events_seen == 2
+
+
+def test_feed_event_numbers_events_after_framed_ones() -> None:
+    parser = StreamParser("chat")
+    parser.feed(sse(chunk()))
+    (delta,) = parser.feed_event("message", json.dumps({"choices": [{"delta": {"content": "x"}}]}))
+    assert isinstance(delta, TextDelta)
+    assert delta.event_index == 1
+
+
+# -- collect and the iterators -------------------------------------------------------------------
+
+
+def test_collect_result_fields() -> None:
+    result = collect(quirk("chat-C17-reasoning"))
+    assert result.api == "chat"
+    assert [(c.call_id, c.name, c.arguments, c.complete) for c in result.calls] == [
+        ("a", "f", "{}", True)
+    ]
+    assert result.texts == {0: "Answer done"}
+    assert result.text == "Answer done"
+    assert result.reasoning == {0: "Think A. Think B. Think C."}
+    assert result.refusals == {}
+    assert result.finish_reasons == {0: "tool_calls"}
+    assert result.usage is None
+    assert (result.complete, result.status) == (True, "done")
+    assert result.errors == []
+    assert (result.response_id, result.model) == ("chatcmpl-quirk", "quirk-model")
+    assert result.events == 7
+
+
+def test_collect_usage_refusals_and_errors() -> None:
+    result = collect(corpus("chat-refusal-01.sse"))
+    assert result.refusals[0].startswith("I'm very sorry")
+    assert result.usage is not None
+    assert result.usage["total_tokens"] > 0
+
+    errored = collect(quirk("chat-C20-error-object"))
+    assert (errored.complete, errored.status) == (False, "error")
+    assert [type(e).__name__ for e in errored.errors] == ["ProviderError"]
+    with pytest.raises(ProviderError):
+        errored.raise_for_error()
+
+    lenient = collect(INTERLEAVED, strict=False)
+    assert [type(e).__name__ for e in lenient.errors] == ["ProtocolError"]
+    with pytest.raises(ProtocolError):
+        collect(INTERLEAVED)
+
+
+def test_collect_of_a_truncated_stream() -> None:
+    result = collect(quirk("sse-S09-closed-mid-event"))
+    assert (result.complete, result.status) == (False, "truncated")
+    assert [c.complete for c in result.calls] == [True, False]
+
+
+def chunk_list(data: bytes, size: int) -> list[bytes]:
+    return [data[i : i + size] for i in range(0, len(data), size)]
+
+
+def server_sent_events(data: bytes) -> list[httpx_sse.ServerSentEvent]:
+    return [
+        httpx_sse.ServerSentEvent(event=m.event, data=m.data.decode(), id=m.id, retry=m.retry)
+        for m in SSEFramer().feed(data)
+    ]
+
+
+SOURCES = {
+    "bytes": lambda d: d,
+    "chunks": lambda d: chunk_list(d, 7),
+    "bytes-by-byte": byte_by_byte,
+    "generator": lambda d: (c for c in chunk_list(d, 100)),
+    "httpx-sse": server_sent_events,
+}
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_iter_events_over_every_source(source: str) -> None:
+    data = corpus("chat-parallel-tool-calls-01.sse")
+    expected, _ = run(data)
+    events = list(iter_events(SOURCES[source](data)))
+    assert normalize(events) == normalize(expected)
+    calls = list(iter_calls(SOURCES[source](data)))
+    assert [c.name for c in calls] == ["GetWeatherArgs", "get_stock_price"]
+    assert all(c.complete for c in calls)
+
+
+@pytest.mark.parametrize("source", SOURCES)
+async def test_aiter_events_over_every_source(source: str) -> None:
+    data = quirk("chat-C18-n-choices")
+    expected, _ = run(data)
+    events = [e async for e in aiter_events(SOURCES[source](data))]
+    assert normalize(events) == normalize(expected)
+    calls = [c async for c in aiter_calls(SOURCES[source](data))]
+    assert [(c.call_id, c.choice) for c in calls] == [("a0", 0), ("a1", 1), ("b0", 0)]
+
+
+async def test_aiter_events_over_an_async_iterable_of_chunks() -> None:
+    data = TWO_CALLS
+
+    async def chunks() -> Any:
+        for piece in chunk_list(data, 5):
+            yield piece
+
+    events = [e async for e in aiter_events(chunks())]
+    assert normalize(events) == normalize(run(data)[0])
+
+
+def test_iter_calls_skips_incomplete_calls() -> None:
+    data = quirk("chat-F3-length-cut")
+    assert [c.call_id for c in iter_calls(data)] == ["a"]
+
+
+def test_iter_events_with_a_parser_keeps_the_calls_after_an_error() -> None:
+    parser = StreamParser("chat")
+    with pytest.raises(ProtocolError):
+        list(iter_events(INTERLEAVED, parser=parser))
+    assert [c.call_id for c in parser.calls] == ["a", "b"]
+
+
+def test_iter_events_lenient() -> None:
+    events = list(iter_events(INTERLEAVED, strict=False))
+    assert any(isinstance(e, ErrorEvent) for e in events)
+    assert isinstance(events[-1], StreamDone)
+
+
+def test_httpx_sse_ping_without_data_is_skipped() -> None:
+    items = [
+        httpx_sse.ServerSentEvent(event="ping", data=""),
+        *server_sent_events(TWO_CALLS),
+    ]
+    events = list(iter_events(items))
+    assert normalize(events) == normalize(run(TWO_CALLS)[0])
+
+
+def test_unreadable_items_are_a_usage_error() -> None:
+    with pytest.raises(FcstreamError):
+        list(iter_events([object()]))
+
+
+# -- the corpus, whole and byte by byte ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "chat-tool-call-single-01.sse",
+        "openllmetry-chat-writer-async-stream-chat-multiple-tool-call-requ-01.sse",
+        "pydantic-ai-chat-deepseek-model-thinking-stream-01.sse",
+    ],
+)
+def test_recordings_byte_by_byte(name: str) -> None:
+    data = corpus(name)
+    parser = StreamParser(strict=True)
+    events: list[Event] = []
+    for piece in byte_by_byte(data):
+        events += parser.feed(piece)
+    events += parser.finish()
+    assert normalize(events) == normalize(run(data)[0])
