@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from ._call import Api, ToolCall
-from ._errors import PayloadError, ProtocolError, excerpt
+from ._errors import PayloadError, ProtocolError, ProviderError, excerpt
 from ._events import (
     CallDone,
     CallIncomplete,
@@ -127,6 +127,20 @@ class Accumulator:
         complete = status in ("done", "finished", "completed") and not self._cut
         out.append(StreamDone(event_index=event_index, complete=complete, status=status,
                               finish_reasons=dict(self.finish_reasons), leftover=leftover))
+
+    def provider_error(
+        self,
+        out: list[Event],
+        event_index: int,
+        error: ProviderError,
+        reason: IncompleteReason = "error",
+    ) -> None:
+        """The provider reported an error: open calls are cut (``reason``), the error is an
+        event (never raised here: adapters and ``StreamResult.raise_for_error`` raise it)."""
+        self.end_open(out, event_index, reason)
+        self._errored = True
+        self._cut = True
+        out.append(ErrorEvent(event_index=event_index, error=error))
 
     def payload_error(self, out: list[Event], msg: SSEMessage, message: str) -> None:
         out.append(ErrorEvent(event_index=msg.index, error=PayloadError(

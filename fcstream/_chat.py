@@ -24,7 +24,6 @@ from ._events import (
     ArgumentsDelta,
     CallStarted,
     ChoiceDone,
-    ErrorEvent,
     Event,
     IncompleteReason,
     OtherEvent,
@@ -346,12 +345,9 @@ class ChatAccumulator(Accumulator):
         message, kind, code = _error_fields(msg.data, error)
         for state in self._choices.values():
             state.open.clear()
-        self.end_open(out, msg.index, "error")
-        self._errored = True
-        self._cut = True
-        out.append(ErrorEvent(event_index=msg.index, error=ProviderError(
+        self.provider_error(out, msg.index, ProviderError(
             message, api="chat", code=code, type=kind, event_index=msg.index,
-            raw=bytes(msg.data))))
+            raw=bytes(msg.data)))
 
     def _other(self, msg: SSEMessage, out: list[Event]) -> None:
         probe = _load(msg.data)

@@ -286,7 +286,7 @@ def collect(source: Any, *, api: ApiChoice = "auto", strict: bool = True) -> Str
     collector = Collector()
     for event in iter_events(source, api=api, parser=parser):
         collector.add(event)
-    return collector.result(calls=parser.calls, api=parser.api)
+    return collector.result(calls=parser.calls, api=parser.api, events=parser.events_seen)
 
 
 async def acollect(source: Any, *, api: ApiChoice = "auto", strict: bool = True
@@ -296,4 +296,4 @@ async def acollect(source: Any, *, api: ApiChoice = "auto", strict: bool = True
     collector = Collector()
     async for event in aiter_events(source, api=api, parser=parser):
         collector.add(event)
-    return collector.result(calls=parser.calls, api=parser.api)
+    return collector.result(calls=parser.calls, api=parser.api, events=parser.events_seen)

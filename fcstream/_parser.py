@@ -27,8 +27,8 @@ import msgspec
 from ._accumulator import Accumulator
 from ._call import Api, ToolCall
 from ._chat import ChatAccumulator
-from ._errors import PayloadError, StreamFormatError, UsageError, excerpt
-from ._events import ErrorEvent, Event
+from ._errors import PayloadError, ProviderError, StreamFormatError, UsageError, excerpt
+from ._events import ErrorEvent, Event, OtherEvent
 from ._sse import DEFAULT_MAX_EVENT_BYTES, SSEFramer, SSEMessage
 
 __all__ = ["StreamParser"]
@@ -41,6 +41,36 @@ class _Probe(msgspec.Struct, gc=False):
 
 
 _PROBE: Final = msgspec.json.Decoder(_Probe)
+
+
+class _ErrorDetail(msgspec.Struct, gc=False):
+    message: str | None = None
+    type: str | None = None
+    code: str | int | None = None
+
+
+class _ErrorEnvelope(msgspec.Struct, gc=False):
+    error: _ErrorDetail | str
+
+
+_ERROR_BODY: Final = msgspec.json.Decoder(_ErrorEnvelope)
+
+
+def _json_error_body(data: bytes) -> ProviderError | None:
+    """A whole body like ``{"error": {...}}`` (HTTP 200 JSON instead of a stream), or ``None``."""
+    if not data.lstrip().startswith(b"{"):
+        return None
+    try:
+        body = _ERROR_BODY.decode(data)
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        return None
+    detail = body.error
+    if isinstance(detail, str):
+        return ProviderError(detail, api=None, raw=bytes(data))
+    code = None if detail.code is None else str(detail.code)
+    return ProviderError(
+        detail.message or excerpt(data), api=None, code=code, type=detail.type, raw=bytes(data)
+    )
 
 
 def _responses_accumulator() -> Accumulator:
@@ -150,6 +180,10 @@ class StreamParser:
         rest = self._framer.finish()
         if self._acc is None:
             self._acc = ChatAccumulator()  # nothing decided the API: report as an empty chat
+            if self.events_seen == 0:
+                error = _json_error_body(rest.data)
+                if error is not None:  # S08: a JSON error body where a stream was expected
+                    self._acc.provider_error(out, 0, error)
         self._acc.finish(self.events_seen, rest, out)
         self._raise_first_error(out, 0)
         return out
@@ -161,6 +195,9 @@ class StreamParser:
         while pending:
             msg = pending.popleft()
             start = len(out)
+            if not msg.data.strip():  # `data:` alone: valid SSE, carries nothing to decode
+                out.append(OtherEvent(event_index=msg.index, type=msg.event, raw=msg.data))
+                continue
             acc = self._acc
             if acc is None:
                 acc = self._detect(msg, out)

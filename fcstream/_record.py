@@ -155,6 +155,9 @@ def record(
     except httpx.HTTPError as exc:
         _say(f"request to {target} failed: {type(exc).__name__}: {exc}", key)
         return EXIT_FAILED
+    except OSError as exc:  # the output directory or file cannot be written
+        _say(f"cannot write {out}: {exc}", key)
+        return EXIT_FAILED
 
 
 def _request_body(path: Path) -> bytes:

@@ -42,7 +42,6 @@ from ._errors import ProviderError
 from ._events import (
     ArgumentsDelta,
     CallStarted,
-    ErrorEvent,
     Event,
     HostedToolEvent,
     IncompleteReason,
@@ -319,7 +318,6 @@ class ResponsesAccumulator(Accumulator):
         failed = name == "response.failed"
         status = "failed" if failed else "incomplete"
         reason: IncompleteReason = "failed" if failed else "incomplete"
-        self.end_open(out, msg.index, reason)
         code: str | int | None = None
         kind: str | None = name
         if failed:
@@ -332,7 +330,7 @@ class ResponsesAccumulator(Accumulator):
             details = wire.incomplete_reason(response.incomplete_details) if response else None
             code = details
             message = f"response incomplete: {code}" if code else "response incomplete"
-        self._provider_error(msg, message, code, kind, out)
+        self._provider_error(msg, message, code, kind, out, reason)
         self._usage(msg, response, out)
         self.stream_done(out, msg.index, status)
 
@@ -345,7 +343,6 @@ class ResponsesAccumulator(Accumulator):
         code = body.code if body is not None and body.code is not None else event.code
         message = (body.message if body is not None else None) or event.message or "error"
         kind = (body.type if body is not None else None) or "error"
-        self.end_open(out, msg.index, "error")
         self._provider_error(msg, message, code, kind, out)
 
     def _provider_error(
@@ -355,22 +352,17 @@ class ResponsesAccumulator(Accumulator):
         code: str | int | None,
         kind: str | None,
         out: list[Event],
+        reason: IncompleteReason = "error",
     ) -> None:
-        self._errored = True
-        self._cut = True
-        out.append(
-            ErrorEvent(
-                event_index=msg.index,
-                error=ProviderError(
-                    message,
-                    api="responses",
-                    code=None if code is None else str(code),
-                    type=kind,
-                    event_index=msg.index,
-                    raw=bytes(msg.data),
-                ),
-            )
+        error = ProviderError(
+            message,
+            api="responses",
+            code=None if code is None else str(code),
+            type=kind,
+            event_index=msg.index,
+            raw=bytes(msg.data),
         )
+        self.provider_error(out, msg.index, error, reason)
 
     def _usage(self, msg: SSEMessage, response: wire.Response | None, out: list[Event]) -> None:
         if response is None or not len(response.usage):

@@ -101,9 +101,16 @@ class Collector:
             self._response_id = event.response_id
             self._model = event.model
 
-    def result(self, *, calls: list[ToolCall] | None = None, api: Api | None = None
-               ) -> StreamResult:
-        """The result; ``calls`` (e.g. ``parser.calls``) overrides the order seen in events."""
+    def result(
+        self,
+        *,
+        calls: list[ToolCall] | None = None,
+        api: Api | None = None,
+        events: int | None = None,
+    ) -> StreamResult:
+        """The result; ``calls`` (e.g. ``parser.calls``) overrides the order seen in events and
+        ``events`` (``parser.events_seen``) the SSE event count, which events alone can only
+        bound: those made by ``finish()`` carry the count itself as their index."""
         done = self._done
         ordered = calls if calls is not None else sorted(
             self._calls.values(), key=lambda c: (c.choice, c.index))
@@ -120,5 +127,5 @@ class Collector:
             errors=list(self._errors),
             response_id=self._response_id,
             model=self._model,
-            events=self._last_index + 1,
+            events=self._last_index + 1 if events is None else events,
         )

@@ -10,6 +10,7 @@ from typing import Any
 import httpx_sse
 import pytest
 
+import fcstream
 from fcstream import (
     ArgumentsDelta,
     CallDone,
@@ -559,3 +560,46 @@ def test_recordings_byte_by_byte(name: str) -> None:
         events += parser.feed(piece)
     events += parser.finish()
     assert normalize(events) == normalize(run(data)[0])
+
+
+def test_empty_data_passes_through_without_error() -> None:
+    # `data:` alone is valid SSE (an empty data line) and carries nothing to decode: it must not
+    # be reported as bad JSON, nor decide the API.
+    parser = StreamParser(strict=True)
+    events = parser.feed(b"data:\n\ndata: \n\n")
+    assert [type(e).__name__ for e in events] == ["OtherEvent", "OtherEvent"]
+    assert parser.api is None
+    events = parser.feed(b'data: {"choices":[{"index":0,"delta":{"content":"hi"}}]}\n\n')
+    assert parser.api == "chat"
+
+
+def test_json_error_body_instead_of_a_stream_is_a_provider_error() -> None:
+    # S08: HTTP 200 with a JSON error body, fed as raw bytes (requests' iter_content, aiohttp).
+    body = (
+        b'{\n  "error": {\n    "message": "Incorrect API key",\n'
+        b'    "type": "invalid_request_error",\n    "code": "invalid_api_key"\n  }\n}\n'
+    )
+    parser = StreamParser()
+    assert parser.feed(body[:10]) == []
+    assert parser.feed(body[10:]) == []
+    events = parser.finish()
+    errors = [e.error for e in events if isinstance(e, fcstream.ErrorEvent)]
+    assert len(errors) == 1
+    error = errors[0]
+    assert isinstance(error, fcstream.ProviderError)
+    assert (error.message, error.code, error.type) == (
+        "Incorrect API key",
+        "invalid_api_key",
+        "invalid_request_error",
+    )
+    assert error.raw == body
+    done = events[-1]
+    assert isinstance(done, fcstream.StreamDone)
+    assert (done.complete, done.status) == (False, "error")
+
+
+def test_collect_counts_sse_events_not_end_of_input_events() -> None:
+    stream = b'data: {"choices":[{"index":0,"delta":{"content":"a"},"finish_reason":"stop"}]}\n\n'
+    result = fcstream.collect(stream)
+    assert result.events == 1
+    assert result.status == "finished"

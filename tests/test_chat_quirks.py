@@ -23,7 +23,6 @@ from fcstream import (
     CallStarted,
     ErrorEvent,
     Event,
-    FcstreamError,
     OtherEvent,
     PayloadError,
     SSEFramer,
@@ -53,11 +52,11 @@ def lenient(data: bytes, api: Any = "chat") -> tuple[list[Event], list[ToolCall]
     return events, parser.calls
 
 
-def strict(data: bytes, api: Any = "chat") -> tuple[list[Event], list[FcstreamError], StreamParser]:
+def strict(data: bytes, api: Any = "chat") -> tuple[list[Event], list[PayloadError], StreamParser]:
     """Feed in strict mode, collecting every raised error and the events each one carries."""
     parser = StreamParser(api, strict=True)
     events: list[Event] = []
-    raised: list[FcstreamError] = []
+    raised: list[PayloadError] = []
     chunks = [data]
     while True:
         try:

@@ -87,8 +87,8 @@ def whatwg(data: bytes) -> list[tuple[str, bytes, str, int | None]]:
     for line in lines:
         if not line:
             if buffer:
-                name = event.decode("utf-8", "replace") or "message"
-                out.append((name, buffer[:-1], last_id, retry))
+                kind = event.decode("utf-8", "replace") or "message"
+                out.append((kind, buffer[:-1], last_id, retry))
             event, buffer = b"", b""
             continue
         if line.startswith(b":"):

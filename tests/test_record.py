@@ -198,3 +198,12 @@ def test_usage_errors(server, tmp_path, monkeypatch, capsys, caplog):
     err = assert_key_nowhere(tmp_path, capsys, caplog)
     assert KEY[10:] not in err
     assert "FCSTREAM_UNSET_VARIABLE" in err
+
+
+def test_unwritable_output(server, tmp_path, capsys, caplog):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    body = body_file(tmp_path, CHAT_PARALLEL.stem, stream=True)
+    out = blocker / "out.sse"
+    assert record(api="chat", url=server.base_url, body=body, out=out, api_key_env=ENV) == 1
+    assert "cannot write" in assert_key_nowhere(tmp_path, capsys, caplog, server)

@@ -86,7 +86,10 @@ def test_cr_in_a_memoryview_chunk_is_seen() -> None:
 
 
 def test_bytearray_and_memoryview_chunks() -> None:
-    chunks = [bytearray(b"data: a"), memoryview(b"\n\ndata: b\n\n")]
+    chunks: list[bytes | bytearray | memoryview] = [
+        bytearray(b"data: a"),
+        memoryview(b"\n\ndata: b\n\n"),
+    ]
     assert [m.data for m in frame(chunks)[0]] == [b"a", b"b"]
 
 
