@@ -43,6 +43,7 @@ from ._parser import StreamParser
 from ._preview import ArgumentsPreview
 from ._responses import expand_parallel
 from ._result import StreamResult
+from ._server import Fault, ReplayServer
 from ._sse import SSEFramer, SSEMessage
 from ._tools import Tool, allowed_tools, strict_schema, tool_choice, tools_for
 from ._turn import error_result, next_turn_chat, next_turn_responses
@@ -67,6 +68,7 @@ __all__ = [
     "ErrorEvent",
     "Event",
     "EventStream",
+    "Fault",
     "FcstreamError",
     "HTTPError",
     "HTTPStatusError",
@@ -78,6 +80,7 @@ __all__ = [
     "ProviderError",
     "ReasoningDelta",
     "RefusalDelta",
+    "ReplayServer",
     "SSEFramer",
     "SSEMessage",
     "StreamDone",
