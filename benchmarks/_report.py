@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ._candidates import CallKey, Candidate, Missing, candidates
@@ -299,7 +300,7 @@ def versions() -> str:
             parts.append(f"{module} {__import__(module).__version__}")
         except ImportError:
             parts.append(f"{module} not installed")
-    parts.append(f"fcstream {fcstream.__version__}")
+    parts.append(f"fcstream {fcstream.__version__} ({Path(fcstream.__file__).parent})")
     return ", ".join(parts) + f"; {platform.machine()} {platform.system()}"
 
 

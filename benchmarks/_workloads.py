@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus"
 
 if str(ROOT) not in sys.path:  # fixtures/ is imported from the repository, not installed
-    sys.path.insert(0, str(ROOT))
+    sys.path.append(str(ROOT))
 
 from fcstream._sse import SSEFramer  # noqa: E402
 

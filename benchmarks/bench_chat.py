@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    sys.path.append(str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._report import run_api, versions
 from benchmarks._timing import Settings, settings_from_argv

@@ -3,6 +3,9 @@
 Also run by ``fcstream bench`` through ``runpy`` with ``sys.argv`` set, so it works both as a
 script (``run_path``) and as a module (``run_module("benchmarks.run")``). Prints the versions,
 one table per workload (chat, then Responses), the scaling sweeps, then every target line.
+
+The repository is appended to ``sys.path``, not prepended, so ``PYTHONPATH=/tmp/copy`` times a
+scratch copy of ``fcstream`` (the versions line prints which one ran).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import time
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script or via runpy.run_path
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    sys.path.append(str(Path(__file__).resolve().parents[1]))
 
 from benchmarks import bench_chat, bench_responses, bench_scaling
 from benchmarks._report import summary, versions

@@ -18,11 +18,12 @@ from ._events import (
     ErrorEvent,
     Event,
     IncompleteReason,
+    OtherEvent,
     StreamDone,
     StreamStarted,
 )
 from ._open_call import OpenCall
-from ._sse import SSEMessage, Unterminated
+from ._sse import PayloadRun, SSEMessage, Unterminated
 
 __all__ = ["Accumulator"]
 
@@ -40,11 +41,32 @@ class Accumulator:
         self._cut = False  # a call came back incomplete or the provider reported an error
         self._errored = False  # a provider error was reported
         self.finish_reasons: dict[int, str] = {}
+        self.problems = 0
+        """How many PayloadError-family reports were made: the parser compares it before and
+        after a message, so strict mode looks for an error only when there is one."""
 
     # -- the interface the parser uses ---------------------------------------------------
 
     def handle(self, msg: SSEMessage, out: list[Event]) -> None:
         raise NotImplementedError
+
+    def handle_run(self, run: PayloadRun, out: list[Event], strict: bool) -> int:
+        """Apply a run of plain ``data:`` events; return how many were applied (fewer than all
+        only when ``strict`` and one of them made a report, so the parser can raise after it
+        and keep the rest for later). Subclasses override it with a leaner loop."""
+        before = self.problems
+        offset = run.offset
+        index = run.index
+        for k, data in enumerate(run.payloads):
+            msg = SSEMessage("message", data, run.event_id, run.retry, offset, index + k)
+            offset += len(data) + 8
+            if not data or data.isspace():  # `data:` alone: valid SSE, nothing to decode
+                out.append(OtherEvent(msg.index, "message", data))
+                continue
+            self.handle(msg, out)
+            if strict and self.problems != before:
+                return k + 1
+        return len(run.payloads)
 
     def finish(self, event_index: int, rest: Unterminated, out: list[Event]) -> None:
         """Input ended: open calls come back incomplete, then ``StreamDone`` if not yet sent."""
@@ -143,6 +165,7 @@ class Accumulator:
         out.append(ErrorEvent(event_index=event_index, error=error))
 
     def payload_error(self, out: list[Event], msg: SSEMessage, message: str) -> None:
+        self.problems += 1
         out.append(ErrorEvent(event_index=msg.index, error=PayloadError(
             message, api=self.api, event_index=msg.index, byte_offset=msg.offset,
             event=msg.event, excerpt=excerpt(msg.data))))
@@ -151,6 +174,7 @@ class Accumulator:
                         byte_offset: int = -1, event: str = "message", raw: bytes = b"",
                         call_id: str | None = None, index: int | None = None,
                         data: str = "") -> None:
+        self.problems += 1
         out.append(ErrorEvent(event_index=event_index, error=ProtocolError(
             message, api=self.api, event_index=event_index, byte_offset=byte_offset,
             event=event, excerpt=excerpt(raw or data), call_id=call_id, index=index,

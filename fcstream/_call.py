@@ -34,33 +34,29 @@ _SCANNER: Final = _json.JSONDecoder(parse_constant=_reject_constant)
 """Finds where each of several concatenated values ends (msgspec decodes exactly one)."""
 
 
-class ArgumentBuffer:
+class ArgumentBuffer(list[str]):
     """Fragments appended as they come and joined once, when asked.
 
-    ``text += piece`` copies the whole text on every fragment (quadratic); a list append is
-    O(1), and the join is cached until the next append.
+    ``text += piece`` copies the whole text on every fragment (quadratic). This is a ``list``
+    so that ``append`` is the C method itself, the cheapest O(1) step per delta; ``text()``
+    joins once and keeps the result as the only element, so asking again costs nothing.
     """
 
-    __slots__ = ("_joined", "_parts", "size")
-
-    def __init__(self) -> None:
-        self._parts: list[str] = []
-        self._joined: str | None = ""
-        self.size = 0
-
-    def append(self, piece: str) -> None:
-        if piece:
-            self._parts.append(piece)
-            self.size += len(piece)
-            self._joined = None
+    __slots__ = ()
 
     def text(self) -> str:
-        joined = self._joined
-        if joined is None:
-            joined = "".join(self._parts)
-            self._parts = [joined]
-            self._joined = joined
+        if len(self) == 1:
+            return self[0]
+        if not self:
+            return ""
+        joined = "".join(self)
+        self[:] = (joined,)
         return joined
+
+    @property
+    def size(self) -> int:
+        """Characters so far (joins first)."""
+        return len(self.text())
 
 
 class ToolCall(msgspec.Struct, frozen=True, kw_only=True):

@@ -33,7 +33,7 @@ from ._events import (
     Usage,
 )
 from ._open_call import OpenCall
-from ._sse import SSEMessage, Unterminated
+from ._sse import PayloadRun, SSEMessage, Unterminated
 
 __all__ = ["ChatAccumulator"]
 
@@ -48,6 +48,8 @@ CUT_REASONS: Final[dict[str, IncompleteReason]] = {
 """Finish reasons that may have cut an open call short (F3); anything else finishes it."""
 
 _DONE: Final = b"[DONE]"
+_ABSENT: Final = wire.ABSENT
+_DECODE_CHUNK: Final = wire.CHUNK.decode
 
 _BAD: Final[Any] = object()
 """What ``_load`` returns for kept raw JSON that is not valid UTF-8."""
@@ -97,11 +99,11 @@ class ChatAccumulator(Accumulator):
             self.report_protocol(out, "data after the end of the stream", event_index=msg.index,
                                  byte_offset=msg.offset, event=msg.event, raw=data)
             return
-        if data == _DONE or data.strip() == _DONE:
+        if len(data) < 16 and data.strip() == _DONE:  # short test first: no copy per chunk
             self._on_done(msg, out)
             return
         try:
-            chunk: wire.ChatChunk | wire.LooseChatChunk = wire.CHUNK.decode(data)
+            chunk: wire.ChatChunk | wire.LooseChatChunk = _DECODE_CHUNK(data)
         except msgspec.ValidationError:
             try:
                 chunk = wire.LOOSE_CHUNK.decode(data)
@@ -114,13 +116,122 @@ class ChatAccumulator(Accumulator):
         except (msgspec.DecodeError, UnicodeDecodeError) as exc:
             self.payload_error(out, msg, _why(exc))
             return
+        self._apply(msg, chunk, out)
 
-        if not self._started and (chunk.id or chunk.model):
-            self.started(out, msg.index, chunk.id or None, chunk.model or None)
+    def handle_run(self, run: PayloadRun, out: list[Event], strict: bool) -> int:
+        """The hot path: a run of plain ``data:`` events, most of them argument continuations
+        or text. Those two shapes are applied inline, without a message object or a call per
+        layer; every other payload (and any decode problem) goes through ``_apply``/``handle``,
+        so behaviour is the same as event by event. Returns how many payloads were applied
+        (fewer than all only when strict mode must raise after one)."""
+        if self._ended:
+            return super().handle_run(run, out, strict)
+        absent = _ABSENT
+        decode = _DECODE_CHUNK
+        states = self._choices
+        before = self.problems
+        index = run.index
+        offset = run.offset
+        payloads = run.payloads
+        for k, data in enumerate(payloads):
+            i = index + k
+            try:
+                chunk: wire.ChatChunk | None = decode(data)
+            except (msgspec.DecodeError, UnicodeDecodeError):
+                chunk = None
+            if (
+                chunk is not None
+                and self._started
+                and ((usage := chunk.usage) is absent or len(usage) == 4)  # absent or null
+                and chunk.x_groq is absent
+                and chunk.error is absent
+                and (choices := chunk.choices) is not None
+                and len(choices) == 1
+                and (delta := (choice := choices[0]).delta) is not None
+                and choice.finish_reason is None
+                and not delta.reasoning_content
+                and not delta.reasoning
+                and not delta.refusal
+                and (state := states.get(c := choice.index)) is not None
+            ):
+                fragments = delta.tool_calls
+                content = delta.content
+                if fragments is None:
+                    if type(content) is str:
+                        if content:
+                            out.append(TextDelta(i, c, content))
+                        offset += len(data) + 8
+                        continue
+                elif (
+                    len(fragments) == 1
+                    and not content
+                    and (frag := fragments[0]).id is None
+                    and (fn := frag.function) is not None
+                    and fn.name is None
+                    and frag.type is None
+                    and frag.extra_content is absent
+                ):
+                    key = frag.index
+                    call = state.last if key is None else state.by_index.get(key)
+                    args = fn.arguments
+                    if call is not None and call.started and not call.ended and (
+                        type(args) is str
+                    ):
+                        if args:
+                            call.args.append(args)
+                            out.append(ArgumentsDelta(i, c, call.index, args))
+                        offset += len(data) + 8
+                        continue
+            msg = SSEMessage("message", data, run.event_id, run.retry, offset, i)
+            offset += len(data) + 8
+            if chunk is None:
+                if not data or data.isspace():
+                    out.append(OtherEvent(i, "message", data))
+                else:
+                    self.handle(msg, out)  # decodes again to report what is wrong, or [DONE]
+            else:
+                self._apply(msg, chunk, out)
+            if strict and self.problems != before:
+                return k + 1
+            if self._ended and k + 1 < len(payloads):  # [DONE] mid-run: the rest is reported
+                return k + 1 + super().handle_run(run.rest(k + 1), out, strict)
+        return len(payloads)
+
+    def _apply(
+        self, msg: SSEMessage, chunk: wire.ChatChunk | wire.LooseChatChunk, out: list[Event]
+    ) -> None:
+        """Everything a decoded chunk says, in order: text, fragments, finish, usage, errors."""
+        if not self._started:
+            self._metadata(msg, chunk, out)
         choices = chunk.choices
         if choices:
             for choice in choices:
                 self._choice(msg, choice, out)
+        if (
+            chunk.usage is not _ABSENT
+            or chunk.x_groq is not _ABSENT
+            or chunk.error is not _ABSENT
+            or choices is None
+            or msg.event == "error"
+        ):
+            self._rest(msg, chunk, out)
+
+    def _metadata(
+        self, msg: SSEMessage, chunk: wire.ChatChunk | wire.LooseChatChunk, out: list[Event]
+    ) -> None:
+        """StreamStarted from the first chunk that has an id or model (C14: Azure's first
+        chunk has empty ones), or without them at the first chunk with choices."""
+        try:
+            meta = wire.META.decode(msg.data)
+        except (msgspec.DecodeError, UnicodeDecodeError):
+            meta = wire.ChunkMeta()  # a field of an odd type: metadata is optional
+        if meta.id or meta.model or chunk.choices:
+            self.started(out, msg.index, meta.id or None, meta.model or None)
+
+    def _rest(
+        self, msg: SSEMessage, chunk: wire.ChatChunk | wire.LooseChatChunk, out: list[Event]
+    ) -> None:
+        """The rare parts of a chunk: usage, errors, payloads that are not chunks at all."""
         usage = wire.raw_value(chunk.usage)
         if usage is None and (groq := wire.raw_value(chunk.x_groq)) is not None:
             with contextlib.suppress(msgspec.DecodeError):  # x_groq not an object: no usage
@@ -128,44 +239,79 @@ class ChatAccumulator(Accumulator):
         if usage is not None:
             value = _load(usage)
             if isinstance(value, dict):
-                out.append(Usage(event_index=msg.index, usage=value))
+                out.append(Usage(msg.index, value))
             elif value is _BAD:
                 self.payload_error(out, msg, "invalid UTF-8 in usage")
         error = wire.raw_value(chunk.error)
-        if error is not None or chunk.object == "error" or msg.event == "error":
+        is_error = error is not None or msg.event == "error"
+        if not is_error and chunk.choices is None:
+            try:
+                is_error = wire.META.decode(msg.data).object == "error"  # vLLM's error payload
+            except (msgspec.DecodeError, UnicodeDecodeError):
+                is_error = False
+        if is_error:
             self._on_error(msg, error, out)
-        elif choices is None and usage is None:
+        elif chunk.choices is None and usage is None:
             self._other(msg, out)
 
     def _choice(
         self, msg: SSEMessage, choice: wire.Choice | wire.LooseChoice, out: list[Event]
     ) -> None:
-        state = self._choices.get(choice.index)
+        c = choice.index
+        state = self._choices.get(c)
         if state is None:
-            state = self._choices[choice.index] = _Choice(choice.index)
+            state = self._choices[c] = _Choice(c)
         delta = choice.delta
         if delta is not None:
-            i = msg.index
-            c = choice.index
-            if delta.reasoning_content:
-                out.append(ReasoningDelta(event_index=i, choice=c, text=delta.reasoning_content,
-                                          source="reasoning_content"))
-            if delta.reasoning:
-                out.append(ReasoningDelta(event_index=i, choice=c, text=delta.reasoning,
-                                          source="reasoning"))
-            content = delta.content
-            if content:
-                if isinstance(content, str):
-                    out.append(TextDelta(event_index=i, choice=c, text=content))
-                else:
-                    self._content_parts(msg, c, content, out)
-            if delta.refusal:
-                out.append(RefusalDelta(event_index=i, choice=c, text=delta.refusal))
-            if delta.tool_calls:
-                for fragment in delta.tool_calls:
-                    self._fragment(msg, state, fragment, out)
+            if delta.content or delta.reasoning_content or delta.reasoning or delta.refusal:
+                self._texts(msg, c, delta, out)
+            fragments = delta.tool_calls
+            if fragments:
+                i = msg.index
+                for frag in fragments:
+                    # Hot path: a continuation that only carries arguments for a call already
+                    # started (nearly every fragment). Anything else takes _fragment.
+                    fn = frag.function
+                    if (
+                        frag.id is None
+                        and fn is not None
+                        and fn.name is None
+                        and frag.type is None
+                        and frag.extra_content is _ABSENT
+                    ):
+                        key = frag.index
+                        call = state.last if key is None else state.by_index.get(key)
+                        args = fn.arguments
+                        if (
+                            call is not None
+                            and call.started
+                            and not call.ended
+                            and (args is None or type(args) is str)
+                        ):
+                            if args:
+                                call.args.append(args)
+                                out.append(ArgumentsDelta(i, c, call.index, args))
+                            continue
+                    self._fragment(msg, state, frag, out)
         if choice.finish_reason:
             self._finish_choice(msg, state, choice.finish_reason, out)
+
+    def _texts(
+        self, msg: SSEMessage, c: int, delta: wire.Delta | wire.LooseDelta, out: list[Event]
+    ) -> None:
+        i = msg.index
+        if delta.reasoning_content:
+            out.append(ReasoningDelta(i, c, delta.reasoning_content, "reasoning_content"))
+        if delta.reasoning:
+            out.append(ReasoningDelta(i, c, delta.reasoning, "reasoning"))
+        content = delta.content
+        if content:
+            if isinstance(content, str):
+                out.append(TextDelta(i, c, content))
+            else:
+                self._content_parts(msg, c, content, out)
+        if delta.refusal:
+            out.append(RefusalDelta(i, c, delta.refusal))
 
     def _content_parts(
         self, msg: SSEMessage, c: int, parts: list[wire.ContentPart], out: list[Event]

@@ -38,11 +38,11 @@ IncompleteReason = Literal[
 ]
 
 
-class _Event(msgspec.Struct, frozen=True, kw_only=True):
+class _Event(msgspec.Struct, frozen=True):
     event_index: int
 
 
-class StreamStarted(_Event, frozen=True, kw_only=True):
+class StreamStarted(_Event, frozen=True):
     """The API is known and the first metadata arrived (chat chunk id, or Responses id)."""
 
     api: Api
@@ -50,7 +50,7 @@ class StreamStarted(_Event, frozen=True, kw_only=True):
     model: str | None = None
 
 
-class CallStarted(_Event, frozen=True, kw_only=True):
+class CallStarted(_Event, frozen=True):
     """A call opened and its name is known. ``index`` is its position in its choice.
     Responses calls also carry their ``item_id`` and ``output_index`` (``None`` for chat)."""
 
@@ -63,7 +63,7 @@ class CallStarted(_Event, frozen=True, kw_only=True):
     output_index: int | None = None
 
 
-class ArgumentsDelta(_Event, frozen=True, kw_only=True):
+class ArgumentsDelta(_Event, frozen=True):
     """A piece of a call's argument text (or a custom tool's input)."""
 
     choice: int
@@ -71,13 +71,13 @@ class ArgumentsDelta(_Event, frozen=True, kw_only=True):
     delta: str
 
 
-class CallDone(_Event, frozen=True, kw_only=True):
+class CallDone(_Event, frozen=True):
     """The stream's structure finished the call: it is safe to run."""
 
     call: ToolCall
 
 
-class CallIncomplete(_Event, frozen=True, kw_only=True):
+class CallIncomplete(_Event, frozen=True):
     """The call was still open when the stream was cut or ended; ``call.complete`` is False.
 
     ``reason`` says what cut it: ``length``/``content_filter`` (chat finish reasons), ``error``
@@ -89,17 +89,17 @@ class CallIncomplete(_Event, frozen=True, kw_only=True):
     reason: IncompleteReason
 
 
-class TextDelta(_Event, frozen=True, kw_only=True):
+class TextDelta(_Event, frozen=True):
     choice: int
     text: str
 
 
-class RefusalDelta(_Event, frozen=True, kw_only=True):
+class RefusalDelta(_Event, frozen=True):
     choice: int
     text: str
 
 
-class ReasoningDelta(_Event, frozen=True, kw_only=True):
+class ReasoningDelta(_Event, frozen=True):
     """Reasoning text. ``source`` names the wire field: ``reasoning_content`` or ``reasoning``
     (chat), ``thinking`` (chat content parts), ``summary`` or ``text`` (Responses)."""
 
@@ -108,20 +108,20 @@ class ReasoningDelta(_Event, frozen=True, kw_only=True):
     source: str
 
 
-class Usage(_Event, frozen=True, kw_only=True):
+class Usage(_Event, frozen=True):
     """Token usage as the provider sent it."""
 
     usage: dict[str, Any]
 
 
-class ChoiceDone(_Event, frozen=True, kw_only=True):
+class ChoiceDone(_Event, frozen=True):
     """A chat choice sent its ``finish_reason`` (exposed as sent, e.g. ``stop`` after calls)."""
 
     choice: int
     finish_reason: str
 
 
-class StreamDone(_Event, frozen=True, kw_only=True):
+class StreamDone(_Event, frozen=True):
     """The stream ended. Emitted exactly once: at the terminal marker (chat ``[DONE]``,
     Responses ``response.completed``/``.incomplete``/``.failed``) or by ``finish()``.
 
@@ -139,14 +139,14 @@ class StreamDone(_Event, frozen=True, kw_only=True):
     leftover: bytes = b""
 
 
-class ErrorEvent(_Event, frozen=True, kw_only=True):
+class ErrorEvent(_Event, frozen=True):
     """A reported problem: a :class:`ProviderError` (always an event in the core), or in lenient
     mode a :class:`PayloadError`/:class:`ProtocolError` that strict mode would raise."""
 
     error: FcstreamError
 
 
-class HostedToolEvent(_Event, frozen=True, kw_only=True):
+class HostedToolEvent(_Event, frozen=True):
     """A server-side tool item (web search, file search, code interpreter, MCP...): not a call
     for the client to run; passed through so nothing is lost."""
 
@@ -156,7 +156,7 @@ class HostedToolEvent(_Event, frozen=True, kw_only=True):
     raw: bytes
 
 
-class OtherEvent(_Event, frozen=True, kw_only=True):
+class OtherEvent(_Event, frozen=True):
     """An event fcstream does not interpret (unknown Responses types, vendor events): the SSE
     event type (or payload ``type``) and the raw payload, untouched."""
 

@@ -29,7 +29,7 @@ from ._call import Api, ToolCall
 from ._chat import ChatAccumulator
 from ._errors import PayloadError, ProviderError, StreamFormatError, UsageError, excerpt
 from ._events import ErrorEvent, Event, OtherEvent
-from ._sse import DEFAULT_MAX_EVENT_BYTES, SSEFramer, SSEMessage
+from ._sse import DEFAULT_MAX_EVENT_BYTES, PayloadRun, SSEFramer, SSEMessage
 
 __all__ = ["StreamParser"]
 
@@ -103,7 +103,7 @@ class StreamParser:
             self._acc = ChatAccumulator()
         elif api == "responses":
             self._acc = _responses_accumulator()
-        self._pending: deque[SSEMessage] = deque()
+        self._pending: deque[SSEMessage | PayloadRun] = deque()
         self._count = 0  # messages handed to feed_event (the framer counts its own)
         self._finished = False
 
@@ -146,7 +146,7 @@ class StreamParser:
         out: list[Event] = []
         if data:
             try:
-                self._pending.extend(self._framer.feed(data))
+                self._pending.extend(self._framer.feed_items(data))
             except StreamFormatError as exc:
                 self._pending.extend(exc.events)  # messages framed before the error
                 self._run(out)
@@ -192,22 +192,44 @@ class StreamParser:
 
     def _run(self, out: list[Event]) -> None:
         pending = self._pending
+        strict = self.strict
+        acc = self._acc
         while pending:
-            msg = pending.popleft()
-            start = len(out)
-            if not msg.data.strip():  # `data:` alone: valid SSE, carries nothing to decode
-                out.append(OtherEvent(event_index=msg.index, type=msg.event, raw=msg.data))
-                continue
-            acc = self._acc
-            if acc is None:
-                acc = self._detect(msg, out)
-                if acc is None:
-                    if self.strict:
+            item = pending.popleft()
+            if type(item) is PayloadRun:
+                if acc is not None:
+                    start = len(out)
+                    before = acc.problems
+                    applied = acc.handle_run(item, out, strict)
+                    if applied < len(item.payloads):
+                        pending.appendleft(item.rest(applied))
+                    if acc.problems != before:
                         self._raise_first_error(out, start)
                     continue
-            acc.handle(msg, out)
-            if self.strict:
-                self._raise_first_error(out, start)
+                if len(item.payloads) > 1:  # the API is decided by the first payload alone
+                    pending.appendleft(item.rest(1))
+                msg = item.message(0, item.offset)
+            else:
+                msg = item  # type: ignore[assignment]
+            data = msg.data
+            if not data or data.isspace():  # `data:` alone: valid SSE, nothing to decode
+                out.append(OtherEvent(msg.index, msg.event, data))
+                continue
+            if acc is None:
+                start = len(out)
+                acc = self._detect(msg, out)
+                if acc is None:
+                    if strict:
+                        self._raise_first_error(out, start)
+                    continue
+            if strict:
+                start = len(out)
+                before = acc.problems
+                acc.handle(msg, out)
+                if acc.problems != before:
+                    self._raise_first_error(out, start)
+            else:
+                acc.handle(msg, out)
 
     def _raise_first_error(self, out: list[Event], start: int) -> None:
         if not self.strict:

@@ -23,7 +23,7 @@ import msgspec
 
 from ._errors import StreamFormatError, excerpt
 
-__all__ = ["DEFAULT_MAX_EVENT_BYTES", "SSEFramer", "SSEMessage", "Unterminated"]
+__all__ = ["DEFAULT_MAX_EVENT_BYTES", "PayloadRun", "SSEFramer", "SSEMessage", "Unterminated"]
 
 DEFAULT_MAX_EVENT_BYTES: Final = 64 * 1024 * 1024
 """Cap on one event's bytes: far above any real tool call, low enough to stop a runaway line."""
@@ -65,6 +65,57 @@ class Unterminated(msgspec.Struct, frozen=True, gc=False):
     data: bytes
     offset: int
     truncated: bool
+
+
+class PayloadRun:
+    """Consecutive ``message`` events of one ``data:`` line each, kept as a list of payloads.
+
+    The framer's fast path makes these for the parser, which hands the whole list to the
+    accumulator in one call: no per-event message object on the hot path. Event ``k`` of the
+    run has index ``index + k`` and starts at byte ``offsets()[k]``.
+    """
+
+    __slots__ = ("event_id", "index", "offset", "payloads", "retry")
+
+    def __init__(
+        self, payloads: list[bytes], index: int, offset: int, event_id: str, retry: int | None
+    ) -> None:
+        self.payloads = payloads
+        self.index = index
+        self.offset = offset
+        self.event_id = event_id
+        self.retry = retry
+
+    def offsets(self) -> list[int]:
+        """Each event's start: ``data: `` (6 bytes) + payload + blank line (2 bytes)."""
+        out = []
+        offset = self.offset
+        for payload in self.payloads:
+            out.append(offset)
+            offset += len(payload) + 8
+        return out
+
+    def message(self, k: int, offset: int) -> SSEMessage:
+        return SSEMessage("message", self.payloads[k], self.event_id, self.retry, offset,
+                          self.index + k)
+
+    def messages(self) -> list[SSEMessage]:
+        return [self.message(k, off) for k, off in enumerate(self.offsets())]
+
+    def rest(self, k: int) -> PayloadRun:
+        """The events from ``k`` on, as a run of their own."""
+        offset = self.offset + sum(map(len, self.payloads[:k])) + 8 * k
+        return PayloadRun(self.payloads[k:], self.index + k, offset, self.event_id, self.retry)
+
+
+def _expand(items: list[SSEMessage | PayloadRun]) -> list[SSEMessage]:
+    out: list[SSEMessage] = []
+    for item in items:
+        if type(item) is PayloadRun:
+            out.extend(item.messages())
+        else:
+            out.append(item)  # type: ignore[arg-type]
+    return out
 
 
 class SSEFramer:
@@ -136,13 +187,91 @@ class SSEFramer:
 
         Raises :class:`StreamFormatError` when one event exceeds the size cap (sticky).
         """
+        try:
+            return _expand(self.feed_items(data))
+        except StreamFormatError as exc:
+            exc.events = _expand(exc.events)
+            raise
+
+    def feed_items(self, data: bytes | bytearray | memoryview) -> list[SSEMessage | PayloadRun]:
+        """Like :meth:`feed`, but runs of plain ``data:`` events come as one
+        :class:`PayloadRun` (the parser's fast path). Same events, same order."""
         if self._broken:
             raise StreamFormatError(
                 "the stream could not be framed earlier; no further input is read",
                 byte_offset=self.bytes_fed,
             )
+        out: list[SSEMessage | PayloadRun] = []
         if not data:
-            return []
+            return out
+        if not self._bom_done and not self._buf and len(data) >= 3 and type(data) is bytes:
+            self._bom_done = not data.startswith(_BOM)  # a BOM is dropped by the general loop
+        try:
+            if (
+                type(data) is bytes
+                and self._bom_done
+                and not self._cr_mode
+                and not self._parts
+                and self._block_start == self._pos
+                and data.find(b"\r") < 0
+            ):
+                self._fast(data, out)
+            else:
+                self._general(data, out)
+        except StreamFormatError as exc:
+            exc.events = out  # the messages completed before the oversized one
+            raise
+        return out
+
+    def _fast(self, data: bytes, out: list[SSEMessage | PayloadRun]) -> None:
+        """Bytes at a block boundary: complete a waiting partial event through the general
+        loop, then split the plain events straight out of ``data`` (no copy into the buffer),
+        and leave what follows them to the general loop."""
+        buf = self._buf
+        if buf:
+            cut = 1 if buf[-1] == _LF and data[0] == _LF else data.find(b"\n\n") + 2
+            if cut <= 1 and not (cut == 1 and data[0] == _LF):
+                self._general(data, out)  # the waiting event is still not complete
+                return
+            self._general(data[:cut], out)
+            data = data[cut:]
+            if self._buf or self._parts or not data:
+                if data:
+                    self._general(data, out)
+                return
+        used = self._split_plain(data, out)
+        if used < len(data):
+            self._general(data[used:] if used else data, out)
+
+    def _split_plain(self, data: bytes, out: list[SSEMessage | PayloadRun]) -> int:
+        """The plain ``data: X\n\n`` events at the start of ``data`` as one run; returns the
+        bytes used (0 when the start is not plain). Checked with C-level scans: every LF up to
+        the last plain event belongs to a ``\n\ndata: `` separator."""
+        if not data.startswith(b"data: "):
+            return 0
+        pieces = data.split(b"\n\ndata: ")
+        last = pieces[-1]
+        close = last.find(b"\n\n")
+        if close >= 0:
+            end = len(data) - len(last) + close
+            pieces[-1] = last[:close]
+        elif len(pieces) > 1:
+            end = len(data) - len(last) - 8
+            pieces.pop()
+        else:
+            return 0
+        if data.count(b"\n", 0, end) != 2 * (len(pieces) - 1):
+            return 0
+        pieces[0] = pieces[0][6:]
+        if end > self._max and max(map(len, pieces)) > self._max:
+            return 0  # the general loop raises for the oversized event
+        out.append(PayloadRun(pieces, self._count, self._base, self._last_id, self._retry))
+        self._count += len(pieces)
+        self._base += end + 2
+        return end + 2
+
+    def _general(self, data: bytes | bytearray | memoryview, out: list[SSEMessage | PayloadRun]
+                 ) -> None:
         buf = self._buf
         start = len(buf)
         buf += data
@@ -158,18 +287,12 @@ class SSEFramer:
                 self._scan = self._pos
         if not self._bom_done:
             if len(buf) < 3 and _BOM.startswith(buf):
-                return []
+                return
             self._bom_done = True
             if buf.startswith(_BOM):
                 self._pos = self._scan = self._block_start = 3
-        out: list[SSEMessage] = []
-        try:
-            self._lines(out)
-        except StreamFormatError as exc:
-            exc.events = out  # the messages completed before the oversized one
-            raise
+        self._lines(out)
         self._compact()
-        return out
 
     def finish(self) -> Unterminated:
         """End input; return the bytes of the block left open (maybe empty)."""
@@ -192,7 +315,35 @@ class SSEFramer:
 
     # -- internals -----------------------------------------------------------------------
 
-    def _lines(self, out: list[SSEMessage]) -> None:
+    def _simple_run(self, out: list[SSEMessage | PayloadRun]) -> None:
+        """Fast path for the shape nearly every server sends: blocks of one ``data: `` line.
+
+        At a block boundary, the complete part of the buffer is checked with C-level scans
+        (every LF belongs to a ``\n\ndata: `` separator) and split in one call, instead of a
+        Python step per line. Anything else (other fields, comments, CR, blank-line runs) leaves
+        the region to the general loop, which gives the same messages.
+        """
+        buf = self._buf
+        pos = self._pos
+        end = buf.rfind(b"\n\n", pos)
+        if end <= pos or not buf.startswith(b"data: ", pos):
+            return
+        region = bytes(buf[pos:end])
+        blocks = region.count(b"\n\ndata: ") + 1
+        if region.count(b"\n") != 2 * (blocks - 1):
+            return
+        payloads = region[6:].split(b"\n\ndata: ")
+        if len(region) > self._max and max(map(len, payloads)) > self._max:
+            return  # let the general loop raise for the oversized event
+        out.append(PayloadRun(payloads, self._count, self._base + pos, self._last_id,
+                              self._retry))
+        index = self._count + len(payloads)
+        self._count = index
+        self._pos = self._scan = self._block_start = end + 2
+
+    def _lines(self, out: list[SSEMessage | PayloadRun]) -> None:
+        if not self._cr_mode and self._block_start == self._pos and not self._parts:
+            self._simple_run(out)
         buf = self._buf
         pos = self._pos
         scan = self._scan
@@ -264,7 +415,7 @@ class SSEFramer:
             self._retry = int(raw)
         # any other field name is ignored, as the standard says
 
-    def _dispatch(self, out: list[SSEMessage], next_block: int) -> None:
+    def _dispatch(self, out: list[SSEMessage | PayloadRun], next_block: int) -> None:
         parts = self._parts
         if parts:
             data = parts[0] if len(parts) == 1 else b"\n".join(parts)

@@ -17,13 +17,13 @@ import msgspec
 
 __all__ = ["CHUNK", "LOOSE_CHUNK", "ChatChunk", "ContentPart", "LooseChatChunk", "raw_value"]
 
-_ABSENT: Final = msgspec.Raw()
+ABSENT: Final = msgspec.Raw()
 """Default for optional raw fields: msgspec cannot put ``Raw`` in a union with ``None``."""
 
 
 def raw_value(raw: msgspec.Raw) -> bytes | None:
     """The raw JSON of an optional field, ``None`` when it was absent or ``null``."""
-    if not len(raw):
+    if raw is ABSENT or not len(raw):
         return None
     value = bytes(raw)
     return None if value == b"null" else value
@@ -39,7 +39,7 @@ class ToolCallDelta(msgspec.Struct, gc=False):
     id: str | None = None
     type: str | None = None
     function: FunctionDelta | None = None
-    extra_content: msgspec.Raw = _ABSENT
+    extra_content: msgspec.Raw = ABSENT
 
 
 class Delta(msgspec.Struct, gc=False):
@@ -57,14 +57,14 @@ class Choice(msgspec.Struct, gc=False):
 
 
 class ChatChunk(msgspec.Struct, gc=False):
-    id: str | None = None
-    model: str | None = None
-    object: str | None = None
+    """The per-chunk view. ``id``/``model``/``object`` are left to ``META`` (read until the
+    stream's metadata is known, and for payloads without ``choices``): building three strings
+    per chunk that are the same every time would cost more than the arguments themselves."""
+
     choices: list[Choice] | None = None
-    usage: msgspec.Raw = _ABSENT
-    x_groq: msgspec.Raw = _ABSENT
-    error: msgspec.Raw = _ABSENT
-    message: msgspec.Raw = _ABSENT
+    usage: msgspec.Raw = ABSENT
+    x_groq: msgspec.Raw = ABSENT
+    error: msgspec.Raw = ABSENT
 
 
 # -- the tolerant shape, for payloads the fast one rejects ----------------------------------
@@ -75,12 +75,12 @@ class ContentPart(msgspec.Struct, gc=False):
 
     type: str = "text"
     text: str | None = None
-    thinking: msgspec.Raw = _ABSENT
+    thinking: msgspec.Raw = ABSENT
 
 
 class LooseFunctionDelta(msgspec.Struct, gc=False):
     name: str | None = None
-    arguments: msgspec.Raw = _ABSENT
+    arguments: msgspec.Raw = ABSENT
 
 
 class LooseToolCallDelta(msgspec.Struct, gc=False):
@@ -88,7 +88,7 @@ class LooseToolCallDelta(msgspec.Struct, gc=False):
     id: str | None = None
     type: str | None = None
     function: LooseFunctionDelta | None = None
-    extra_content: msgspec.Raw = _ABSENT
+    extra_content: msgspec.Raw = ABSENT
 
 
 class LooseDelta(msgspec.Struct, gc=False):
@@ -106,14 +106,10 @@ class LooseChoice(msgspec.Struct, gc=False):
 
 
 class LooseChatChunk(msgspec.Struct, gc=False):
-    id: str | None = None
-    model: str | None = None
-    object: str | None = None
     choices: list[LooseChoice] | None = None
-    usage: msgspec.Raw = _ABSENT
-    x_groq: msgspec.Raw = _ABSENT
-    error: msgspec.Raw = _ABSENT
-    message: msgspec.Raw = _ABSENT
+    usage: msgspec.Raw = ABSENT
+    x_groq: msgspec.Raw = ABSENT
+    error: msgspec.Raw = ABSENT
 
 
 class ErrorBody(msgspec.Struct, gc=False):
@@ -124,12 +120,19 @@ class ErrorBody(msgspec.Struct, gc=False):
     code: str | int | None = None
 
 
+class ChunkMeta(msgspec.Struct, gc=False):
+    id: str | None = None
+    model: str | None = None
+    object: str | None = None
+
+
 class GroqExtra(msgspec.Struct, gc=False):
-    usage: msgspec.Raw = _ABSENT
+    usage: msgspec.Raw = ABSENT
 
 
 CHUNK: Final = msgspec.json.Decoder(ChatChunk)
 LOOSE_CHUNK: Final = msgspec.json.Decoder(LooseChatChunk)
 ERROR_BODY: Final = msgspec.json.Decoder(ErrorBody)
+META: Final = msgspec.json.Decoder(ChunkMeta)
 GROQ_EXTRA: Final = msgspec.json.Decoder(GroqExtra)
 ANY: Final = msgspec.json.Decoder()

@@ -1,0 +1,569 @@
+"""Realistic streams from OpenAI-compatible servers that are not in the shared corpus
+(fixtures/providers, written by fixtures/make_providers.py), each against its hand-written
+sidecar: lenient and strict, whole, byte by byte and at random cuts, through ``collect()``, and
+with a conservation check that every argument fragment and text delta the stream sent ends up
+somewhere.
+
+Known bugs and gaps are listed in ``KNOWN``: their sidecar tests are ``xfail(strict=True)`` so
+the suite stays green until fcstream is fixed, and turns red (XPASS) the moment it is, so the
+mark gets removed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+import random
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fcstream import (
+    ArgumentsDelta,
+    ArgumentsError,
+    CallDone,
+    CallIncomplete,
+    CallStarted,
+    ErrorEvent,
+    Event,
+    PayloadError,
+    ProtocolError,
+    SSEFramer,
+    StreamDone,
+    StreamParser,
+    StreamStarted,
+    ToolCall,
+    Usage,
+    acollect,
+    collect,
+    iter_calls,
+)
+from fcstream._result import Collector
+
+from .conftest import FIXTURES
+from .feed import byte_by_byte, feed_all, split_at
+
+PROVIDERS = FIXTURES / "providers"
+PATHS = sorted(PROVIDERS.glob("*.sse"))
+
+KNOWN: dict[str, str] = {
+    "finality-constant-id-two-indexes": (
+        "bug: _chat.ChatAccumulator._find falls back to by_id for an index it has not seen, so "
+        "a second call at a new index that reuses the first call's id is merged into the first "
+        "(arguments '{..}{..}' under the first name, reported only as 'another name')"
+    ),
+    "finality-legacy-function-call": (
+        "gap: delta.function_call (deprecated functions API) is not read; the call is dropped "
+        "silently and the stream reports complete=True with no calls"
+    ),
+    "databricks-claude-reasoning-parts": (
+        "gap: content parts of type 'reasoning' (summary list of summary_text parts) are "
+        "dropped silently by _chat._content_parts"
+    ),
+    "deepseek-insufficient-system-resource": (
+        "bug: _chat.CUT_REASONS lacks 'insufficient_system_resource', so a call interrupted by "
+        "DeepSeek comes back as CallDone(complete=True) with truncated arguments"
+    ),
+    "glm-sensitive-finish": (
+        "bug: _chat.CUT_REASONS lacks Zhipu's 'sensitive' (and 'network_error'), so a call "
+        "blocked mid-way comes back as CallDone(complete=True) with truncated arguments"
+    ),
+    "openai-responses-item-incomplete": (
+        "bug: _responses._on_item finalizes a function_call on output_item.done even when the "
+        "item's status is 'incomplete' (cut by max_output_tokens): CallDone with a prefix"
+    ),
+    "node-gateway-split-surrogates": (
+        "bug: msgspec rejects lone surrogate escapes (\\ud83c) inside JSON strings, so a "
+        "payload that is valid JSON is reported as a PayloadError and its text and arguments "
+        "are lost (lenient) or raised (strict)"
+    ),
+    "llama-cpp-python-pings-function-call-echo": (
+        "bug: an 'event: ping' block with non-JSON data (sse-starlette's default keep-alive) is "
+        "decoded as a chunk: PayloadError (raised in strict mode, the default), also from "
+        "StreamParser._detect when the ping comes first"
+    ),
+    "codex-responses-keepalive-first": (
+        "bug: StreamParser._detect decides the API on the first payload even when it is a "
+        "keep-alive ({'type':'keepalive'}): the Responses stream is parsed as chat, no call, "
+        "one ProtocolError per event (api='auto', the default for bytes and responses)"
+    ),
+    "moonshot-kimi-usage-in-choice": (
+        "gap: usage sent inside choices[0] (Moonshot/Kimi) is not read: collect().usage is "
+        "None and no Usage event is emitted"
+    ),
+    "poolside-unstable-call-id": (
+        "rule gap: a continuation whose id differs from its call's first id starts a new "
+        "(nameless) call, so read_file is handed over as finished with empty arguments"
+    ),
+}
+"""Fixture name -> why its sidecar checks fail today."""
+
+
+def _params(paths: list[Path], known: dict[str, str]) -> list[Any]:
+    out = []
+    for path in paths:
+        name = path.name.removesuffix(".sse")
+        marks = [pytest.mark.xfail(strict=True, reason=known[name])] if name in known else []
+        out.append(pytest.param(path, id=name, marks=marks))
+    return out
+
+
+AUTO_ONLY = {"codex-responses-keepalive-first"}
+"""Known bugs of API detection only: with the API given explicitly (the strict test) they pass."""
+
+CASES = _params(PATHS, KNOWN)
+EXPLICIT_API = _params(PATHS, {k: v for k, v in KNOWN.items() if k not in AUTO_ONLY})
+PLAIN = _params(PATHS, {})
+
+
+def load(path: Path) -> tuple[bytes, dict[str, Any]]:
+    sidecar = path.with_name(path.name.removesuffix(".sse") + ".expected.json")
+    return path.read_bytes(), json.loads(sidecar.read_text(encoding="utf-8"))
+
+
+def lenient(data: bytes, api: Any) -> tuple[list[Event], list[ToolCall]]:
+    parser = StreamParser(api, strict=False)
+    events = parser.feed(data)
+    events += parser.finish()
+    return events, parser.calls
+
+
+def strict(data: bytes, api: Any) -> tuple[list[Event], list[PayloadError], StreamParser]:
+    """Strict mode: collect every raised error and the events each one carries."""
+    parser = StreamParser(api, strict=True)
+    events: list[Event] = []
+    raised: list[PayloadError] = []
+    chunks = [data]
+    while True:
+        try:
+            events += parser.feed(chunks.pop() if chunks else b"")
+        except PayloadError as exc:
+            raised.append(exc)
+            events += exc.events
+            continue
+        if not chunks:
+            break
+    try:
+        events += parser.finish()
+    except PayloadError as exc:
+        raised.append(exc)
+        events += exc.events
+    return events, raised, parser
+
+
+def test_fixtures_match_their_generator() -> None:
+    spec = importlib.util.spec_from_file_location("make_providers", FIXTURES / "make_providers.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    built = module.build()
+    assert {p.name.removesuffix(".sse") for p in PATHS} == set(built)
+    for name, (data, sidecar) in built.items():
+        assert (PROVIDERS / f"{name}.sse").read_bytes() == data, name
+        assert (PROVIDERS / f"{name}.expected.json").read_text(encoding="utf-8") == sidecar, name
+    assert set(KNOWN) <= set(built)
+
+
+# -- the sidecar checks -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", CASES)
+def test_lenient(path: Path) -> None:
+    data, expected = load(path)
+    events, calls = lenient(data, expected["api"])
+    check(events, calls, expected)
+    assert lenient(data, "auto") == (events, calls)  # detection picks the right API
+
+
+@pytest.mark.parametrize("path", EXPLICIT_API)
+def test_strict(path: Path) -> None:
+    data, expected = load(path)
+    lenient_events, lenient_calls = lenient(data, expected["api"])
+    events, raised, parser = strict(data, expected["api"])
+    wanted = [e for e in expected["errors"] if e["kind"] != "ProviderError"]
+    assert [(type(e).__name__, e.event_index) for e in raised] == [
+        (e["kind"], e["event_index"]) for e in wanted
+    ]
+    offsets = message_offsets(data)
+    for error in raised:
+        assert isinstance(error, PayloadError)
+        assert error.api == expected["api"]
+        assert error.byte_offset == offsets[error.event_index], error
+        assert error.excerpt
+    kept = [
+        e
+        for e in lenient_events
+        if not (isinstance(e, ErrorEvent) and isinstance(e.error, PayloadError))
+    ]
+    assert events == kept  # raising loses nothing
+    assert parser.calls == lenient_calls
+    check(lenient_events, parser.calls, expected)
+
+
+@pytest.mark.parametrize("path", CASES)
+def test_collect(path: Path) -> None:
+    data, expected = load(path)
+    result = collect(data, strict=False)
+    assert result.api == expected["api"]
+    assert [summary(c) for c in result.calls] == [want_summary(w) for w in expected["calls"]]
+    done = expected["stream"]
+    assert (result.status, result.complete) == (done["status"], done["complete"])
+    assert result.finish_reasons == {int(k): v for k, v in done["finish_reasons"].items()}
+    for key in ("texts", "reasoning", "refusals"):
+        assert getattr(result, key) == {int(k): v for k, v in expected[key].items()}
+    assert result.usage == expected.get("usage")
+    assert [type(e).__name__ for e in result.errors] == [e["kind"] for e in expected["errors"]]
+    finished = sorted((c.choice, c.index) for c in iter_calls(data, strict=False))
+    assert finished == sorted((c["choice"], c["index"]) for c in expected["calls"] if c["complete"])
+    if any(e["kind"] != "ProviderError" for e in expected["errors"]):
+        with pytest.raises(PayloadError):
+            collect(data)
+    else:
+        assert collect(data) == result
+
+
+# -- invariants that hold for every stream, bugs or not -----------------------------------------
+
+
+@pytest.mark.parametrize("path", PLAIN)
+def test_rechunking_is_invisible(path: Path) -> None:
+    data, expected = load(path)
+    whole = feed_all([data], api=expected["api"])
+    assert feed_all(byte_by_byte(data), api=expected["api"]) == whole
+    rng = random.Random(path.name)
+    for _ in range(12):
+        cuts = [rng.randrange(len(data) + 1) for _ in range(rng.randrange(1, 24))]
+        assert feed_all(split_at(data, cuts), api=expected["api"]) == whole, cuts
+
+
+@pytest.mark.parametrize("path", PLAIN)
+def test_acollect_over_chunks_matches_collect(path: Path) -> None:
+    """The async route over an async byte iterator (random chunk sizes) agrees with collect()."""
+    data, _ = load(path)
+    rng = random.Random(path.name + "async")
+    pieces = split_at(data, [rng.randrange(len(data) + 1) for _ in range(8)])
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for piece in pieces:
+            yield piece
+
+    assert asyncio.run(acollect(chunks(), strict=False)) == collect(data, strict=False)
+
+
+@pytest.mark.parametrize("path", PLAIN)
+def test_framed_events_give_the_same_calls(path: Path) -> None:
+    """The httpx-sse / SDK route (``feed_event``) reaches the same calls and end."""
+    data, expected = load(path)
+    events, calls = lenient(data, expected["api"])
+    framer = SSEFramer()
+    parser = StreamParser(expected["api"], strict=False)
+    framed: list[Event] = []
+    for message in framer.feed(data):
+        framed += parser.feed_event(message.event, message.data)
+    framed += parser.finish()
+    assert parser.calls == calls
+    ends = [
+        (type(e).__name__, e.event_index)
+        for e in events
+        if isinstance(e, (CallDone, CallIncomplete))
+    ]
+    assert [
+        (type(e).__name__, e.event_index)
+        for e in framed
+        if isinstance(e, (CallDone, CallIncomplete))
+    ] == ends
+    [done] = [e for e in events if isinstance(e, StreamDone)]
+    [framed_done] = [e for e in framed if isinstance(e, StreamDone)]
+    if not done.leftover:  # feed_event never sees unterminated bytes
+        assert (framed_done.status, framed_done.complete) == (done.status, done.complete)
+
+
+CONSERVATION_GAPS = {
+    name: KNOWN[name]
+    for name in (
+        "finality-legacy-function-call",
+        "databricks-claude-reasoning-parts",
+        "node-gateway-split-surrogates",
+    )
+}
+
+
+@pytest.mark.parametrize("path", _params(PATHS, CONSERVATION_GAPS))
+def test_nothing_is_silently_dropped(path: Path) -> None:
+    """Every argument fragment and text delta sent (outside rejected payloads) ends up in a
+    call, the text, the reasoning, or an error's data, in order."""
+    data, expected = load(path)
+    events, calls = lenient(data, expected["api"])
+    rejected = {e["event_index"] for e in expected["errors"] if e["kind"] == "PayloadError"}
+    sent = (sent_chat if expected["api"] == "chat" else sent_responses)(data, rejected)
+    result = fold(events)
+    dropped = "".join(
+        e.error.data
+        for e in events
+        if isinstance(e, ErrorEvent)
+        and isinstance(e.error, ProtocolError)
+        and e.error.index is not None
+        and "fragment" in str(e.error)
+    )
+    for choice in sent["args"].keys() | {c.choice for c in calls}:
+        got = "".join(
+            c.arguments for c in sorted(calls, key=lambda c: c.index) if c.choice == choice
+        )
+        assert got + dropped == paired(sent["args"].get(choice, "")), choice
+    for key in ("texts", "reasoning"):
+        want = {k: paired(v) for k, v in sent[key].items() if v}
+        assert getattr(result, key) == want, key
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+
+def message_offsets(data: bytes) -> dict[int, int]:
+    framer = SSEFramer()
+    messages = framer.feed(data)
+    rest = framer.finish()
+    offsets = {m.index: m.offset for m in messages}
+    offsets[len(messages)] = rest.offset
+    return offsets
+
+
+def fold(events: list[Event]) -> Any:
+    collector = Collector()
+    for event in events:
+        collector.add(event)
+    return collector.result()
+
+
+def summary(call: ToolCall) -> dict[str, Any]:
+    return {
+        "call_id": call.call_id,
+        "name": call.name,
+        "arguments": call.arguments,
+        "index": call.index,
+        "choice": call.choice,
+        "type": call.type,
+        "complete": call.complete,
+        "extra": call.extra,
+        "item_id": call.item_id,
+    }
+
+
+def want_summary(want: dict[str, Any]) -> dict[str, Any]:
+    return {
+        k: want[k]
+        for k in (
+            "call_id",
+            "name",
+            "arguments",
+            "index",
+            "choice",
+            "type",
+            "complete",
+            "extra",
+            "item_id",
+        )
+    }
+
+
+def check(events: list[Event], calls: list[ToolCall], expected: dict[str, Any]) -> None:
+    assert [summary(c) for c in calls] == [want_summary(w) for w in expected["calls"]]
+    for call, want in zip(calls, expected["calls"], strict=True):
+        check_call_events(events, call, want)
+    check_stream(events, expected)
+    errors = [e for e in events if isinstance(e, ErrorEvent)]
+    assert [(type(e.error).__name__, e.event_index) for e in errors] == [
+        (e["kind"], e["event_index"]) for e in expected["errors"]
+    ]
+    for event in errors:
+        assert getattr(event.error, "event_index", event.event_index) == event.event_index
+
+
+def check_call_events(events: list[Event], call: ToolCall, want: dict[str, Any]) -> None:
+    key = (call.choice, call.index)
+    ends = [
+        e
+        for e in events
+        if isinstance(e, (CallDone, CallIncomplete)) and (e.call.choice, e.call.index) == key
+    ]
+    assert len(ends) == 1, ends  # exactly one end per call
+    [end] = ends
+    assert end.call == call
+    if want["complete"]:
+        assert isinstance(end, CallDone)
+        assert end.event_index == want["final_event"]
+    else:
+        assert isinstance(end, CallIncomplete)
+        assert (end.event_index, end.reason) == (
+            want["incomplete"]["event_index"],
+            want["incomplete"]["reason"],
+        )
+    started = [e for e in events if isinstance(e, CallStarted) and (e.choice, e.index) == key]
+    deltas = "".join(
+        e.delta for e in events if isinstance(e, ArgumentsDelta) and (e.choice, e.index) == key
+    )
+    if call.name is None:
+        assert started == []
+    else:
+        assert len(started) == 1
+        assert started[0].name == call.name
+        assert started[0].call_id in (None, call.call_id)  # an id may arrive after the name
+        assert started[0].event_index <= end.event_index
+        assert paired(deltas) == call.arguments  # surrogate halves may arrive apart
+    values = want.get("values")
+    if values is not None:
+        assert call.values() == values
+        if len(values) > 1:
+            with pytest.raises(ArgumentsError) as info:
+                call.json()
+            assert info.value.values_found == len(values)
+        else:
+            assert call.json() == values[0]
+
+
+def check_stream(events: list[Event], expected: dict[str, Any]) -> None:
+    done = [e for e in events if isinstance(e, StreamDone)]
+    assert len(done) == 1
+    want = expected["stream"]
+    assert (done[0].event_index, done[0].status, done[0].complete) == (
+        want["event_index"],
+        want["status"],
+        want["complete"],
+    )
+    assert done[0].finish_reasons == {int(k): v for k, v in want["finish_reasons"].items()}
+    assert done[0].leftover == want["leftover"].encode()
+    assert events[-1] is done[0] or not any(
+        isinstance(e, (CallDone, CallStarted, ArgumentsDelta))
+        for e in events[events.index(done[0]) + 1 :]
+    )
+    result = fold(events)
+    for key in ("texts", "reasoning", "refusals"):
+        assert getattr(result, key) == {int(k): v for k, v in expected[key].items()}, key
+    assert result.usage == expected.get("usage")
+    assert len([e for e in events if isinstance(e, Usage)]) == expected["usage_events"]
+    if "started" in expected:
+        started = [e for e in events if isinstance(e, StreamStarted)]
+        assert len(started) == 1
+        want_started = expected["started"]
+        assert (started[0].event_index, started[0].response_id, started[0].model) == (
+            want_started["event_index"],
+            want_started["response_id"],
+            want_started["model"],
+        )
+
+
+# -- what the fixture itself sent, read independently of the accumulators ------------------------
+
+
+def paired(text: str) -> str:
+    """Surrogate halves that arrived in separate pieces, joined into the character they make."""
+    return text.encode("utf-16", "surrogatepass").decode("utf-16")
+
+
+def _payloads(data: bytes, rejected: set[int]) -> list[tuple[str, Any]]:
+    framer = SSEFramer()
+    out = []
+    for message in framer.feed(data):
+        if message.index in rejected:
+            continue
+        text = message.data.decode()
+        if text.strip() == "[DONE]":
+            break
+        try:
+            out.append((message.event, json.loads(text)))
+        except ValueError:
+            continue  # keep-alives: empty or non-JSON data
+    return out
+
+
+def sent_chat(data: bytes, rejected: set[int]) -> dict[str, dict[int, str]]:
+    sent: dict[str, dict[int, str]] = {"args": {}, "texts": {}, "reasoning": {}}
+
+    def add(key: str, choice: int, piece: Any) -> None:
+        if isinstance(piece, str) and piece:
+            sent[key][choice] = sent[key].get(choice, "") + piece
+
+    for _, chunk in _payloads(data, rejected):
+        for choice in chunk.get("choices") or []:
+            c = choice.get("index", 0)
+            delta = choice.get("delta") or {}
+            add("reasoning", c, delta.get("reasoning_content"))
+            add("reasoning", c, delta.get("reasoning"))
+            content = delta.get("content")
+            if isinstance(content, list):
+                for part in content:
+                    if part.get("type") == "thinking":
+                        for inner in part.get("thinking") or []:
+                            add("reasoning", c, inner.get("text"))
+                    elif part.get("type") == "reasoning":
+                        for inner in part.get("summary") or []:
+                            add("reasoning", c, inner.get("text"))
+                    else:
+                        add("texts", c, part.get("text"))
+            else:
+                add("texts", c, content)
+            fragments = delta.get("tool_calls") or []
+            if isinstance(fragments, dict):
+                fragments = [fragments]
+            legacy = delta.get("function_call")
+            if legacy and not fragments:  # an echo of tool_calls is not a second call
+                fragments = [*fragments, {"function": legacy}]
+            for fragment in fragments:
+                arguments = (fragment.get("function") or {}).get("arguments")
+                if isinstance(arguments, dict):
+                    arguments = json.dumps(arguments, separators=(", ", ": "))
+                add("args", c, arguments)
+    return sent
+
+
+def sent_responses(data: bytes, rejected: set[int]) -> dict[str, dict[int, str]]:
+    sent: dict[str, dict[int, str]] = {"args": {}, "texts": {}, "reasoning": {}}
+    deltas: dict[int, str] = {}
+    done: dict[int, str] = {}
+    kinds: dict[str, Callable[[dict[str, Any]], None]] = {
+        "response.function_call_arguments.delta": lambda e: deltas.__setitem__(
+            e["output_index"], deltas.get(e["output_index"], "") + e["delta"]
+        ),
+        "response.function_call_arguments.done": lambda e: done.__setitem__(
+            e["output_index"], e["arguments"]
+        ),
+        "response.output_text.delta": lambda e: sent["texts"].__setitem__(
+            0, sent["texts"].get(0, "") + e["delta"]
+        ),
+        "response.reasoning_text.delta": lambda e: sent["reasoning"].__setitem__(
+            0, sent["reasoning"].get(0, "") + e["delta"]
+        ),
+        "response.reasoning_summary_text.delta": lambda e: sent["reasoning"].__setitem__(
+            0, sent["reasoning"].get(0, "") + e["delta"]
+        ),
+    }
+    for _, event in _payloads(data, rejected):
+        handler = kinds.get(event.get("type", ""))
+        if handler is not None:
+            handler(event)
+    for output_index in sorted(deltas.keys() | done.keys()):
+        text = deltas.get(output_index) or done.get(output_index, "")
+        sent["args"][0] = sent["args"].get(0, "") + text
+    return sent
+
+
+# -- gaps outside the sidecar format ------------------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "gap: TGI <= 3.1 streams delta.tool_calls as one object, not a list; the whole chunk is "
+        "rejected (PayloadError), so in lenient mode the call is lost. Suggested: accept an object "
+        "as a one-element list in LOOSE_CHUNK and report it as a ProtocolError (like C12)"
+    ),
+)
+def test_tgi_object_tool_calls_are_rebuilt() -> None:
+    data, _ = load(PROVIDERS / "tgi-legacy-tool-calls-object.sse")
+    _, calls = lenient(data, "chat")
+    assert [(c.name, c.arguments) for c in calls] == [
+        ("get_current_weather", '{"location":"Paris"}')
+    ]
