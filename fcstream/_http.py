@@ -59,6 +59,9 @@ class EventStream:
     so far, also after an exception; ``api`` the API once detected.
     """
 
+    yields_events = True
+    """Marks a source that already yields fcstream events (iter_calls/collect pass it through)."""
+
     def __init__(self, response: httpx.Response, parser: StreamParser, api: ApiChoice) -> None:
         self.response = response
         self.parser = parser
@@ -85,6 +88,9 @@ class EventStream:
 
 class AsyncEventStream:
     """The async twin of :class:`EventStream`."""
+
+    yields_events = True
+    """Marks a source that already yields fcstream events (iter_calls/collect pass it through)."""
 
     def __init__(self, response: httpx.Response, parser: StreamParser, api: ApiChoice) -> None:
         self.response = response

@@ -222,6 +222,9 @@ def iter_events(
     any event), ``IncompleteStreamError`` after the last event when reading fails (module
     docstring), and in strict mode ``PayloadError``.
     """
+    if getattr(source, "yields_events", False):  # already fcstream events (fcstream.stream)
+        yield from source
+        return
     parser = parser or StreamParser(api, strict=strict)
     yield from _run(parser, source, _sync_items(source, api))
 
@@ -231,6 +234,10 @@ async def aiter_events(
     parser: StreamParser | None = None,
 ) -> AsyncIterator[Event]:
     """The async twin of :func:`iter_events`; closes the source's iterator on early exit."""
+    if getattr(source, "yields_events", False):  # already fcstream events (fcstream.astream)
+        async for event in source:
+            yield event
+        return
     parser = parser or StreamParser(api, strict=strict)
     items = await _async_items(source, api)
     if not isinstance(items, AsyncIterable):
@@ -280,9 +287,16 @@ async def aiter_calls(source: Any, *, api: ApiChoice = "auto", strict: bool = Tr
             yield event.call
 
 
+def _parser_for(source: Any, api: ApiChoice, strict: bool) -> StreamParser:
+    """The parser whose ``calls`` the result reports: the source's own when it already
+    yields events, else a new one."""
+    own = getattr(source, "parser", None) if getattr(source, "yields_events", False) else None
+    return own if isinstance(own, StreamParser) else StreamParser(api, strict=strict)
+
+
 def collect(source: Any, *, api: ApiChoice = "auto", strict: bool = True) -> StreamResult:
     """Read the whole stream; return calls, text, finish reasons, usage and completeness."""
-    parser = StreamParser(api, strict=strict)
+    parser = _parser_for(source, api, strict)
     collector = Collector()
     for event in iter_events(source, api=api, parser=parser):
         collector.add(event)
@@ -292,7 +306,7 @@ def collect(source: Any, *, api: ApiChoice = "auto", strict: bool = True) -> Str
 async def acollect(source: Any, *, api: ApiChoice = "auto", strict: bool = True
                    ) -> StreamResult:
     """The async twin of :func:`collect`."""
-    parser = StreamParser(api, strict=strict)
+    parser = _parser_for(source, api, strict)
     collector = Collector()
     async for event in aiter_events(source, api=api, parser=parser):
         collector.add(event)
