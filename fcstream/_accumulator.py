@@ -44,6 +44,10 @@ class Accumulator:
         self.problems = 0
         """How many PayloadError-family reports were made: the parser compares it before and
         after a message, so strict mode looks for an error only when there is one."""
+        self.rejected = 0
+        """How many payloads (or parts of one) were rejected as unreadable: their data is lost,
+        so the stream cannot be ``complete``. A ``ProtocolError`` keeps its data and does not
+        count."""
 
     # -- the interface the parser uses ---------------------------------------------------
 
@@ -146,7 +150,9 @@ class Accumulator:
     def stream_done(self, out: list[Event], event_index: int, status: str,
                     leftover: bytes = b"") -> None:
         self._ended = True
-        complete = status in ("done", "finished", "completed") and not self._cut
+        complete = (
+            status in ("done", "finished", "completed") and not self._cut and not self.rejected
+        )
         out.append(StreamDone(event_index=event_index, complete=complete, status=status,
                               finish_reasons=dict(self.finish_reasons), leftover=leftover))
 
@@ -166,6 +172,7 @@ class Accumulator:
 
     def payload_error(self, out: list[Event], msg: SSEMessage, message: str) -> None:
         self.problems += 1
+        self.rejected += 1
         out.append(ErrorEvent(event_index=msg.index, error=PayloadError(
             message, api=self.api, event_index=msg.index, byte_offset=msg.offset,
             event=msg.event, excerpt=excerpt(msg.data))))

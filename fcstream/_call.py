@@ -13,6 +13,7 @@ from typing import Any, Final, Literal, TypeVar
 
 import msgspec
 
+from . import _surrogates
 from ._errors import ArgumentsError, excerpt
 
 __all__ = ["ArgumentBuffer", "ToolCall"]
@@ -39,7 +40,9 @@ class ArgumentBuffer(list[str]):
 
     ``text += piece`` copies the whole text on every fragment (quadratic). This is a ``list``
     so that ``append`` is the C method itself, the cheapest O(1) step per delta; ``text()``
-    joins once and keeps the result as the only element, so asking again costs nothing.
+    joins once and keeps the result as the only element, so asking again costs nothing. The
+    join also re-pairs UTF-16 surrogate halves that arrived in separate fragments (see
+    ``_surrogates``): one ``isascii()`` test for ASCII text.
     """
 
     __slots__ = ()
@@ -49,7 +52,7 @@ class ArgumentBuffer(list[str]):
             return self[0]
         if not self:
             return ""
-        joined = "".join(self)
+        joined = _surrogates.pair("".join(self))
         self[:] = (joined,)
         return joined
 
@@ -102,7 +105,7 @@ class ToolCall(msgspec.Struct, frozen=True, kw_only=True):
         try:
             return _DECODE.decode(text)
         except (msgspec.DecodeError, UnicodeEncodeError):  # lone surrogates cannot be encoded
-            raise self._arguments_error() from None
+            return self._stdlib_value()
 
     def values(self) -> list[Any]:
         """Every JSON value in the arguments, in order (C24: several objects packed in one call).
@@ -153,7 +156,16 @@ class ToolCall(msgspec.Struct, frozen=True, kw_only=True):
         except msgspec.ValidationError:
             raise
         except (msgspec.DecodeError, UnicodeEncodeError):
-            raise self._arguments_error() from None
+            return msgspec.convert(self._stdlib_value(), type, strict=strict)
+
+    def _stdlib_value(self) -> Any:
+        """The one JSON value of arguments msgspec refused because they hold a lone surrogate
+        (escaped or not), which the stdlib reads; raises ``ArgumentsError`` otherwise."""
+        if _surrogates.in_text(self.arguments):
+            found, _, ok = self._scan()
+            if ok and len(found) == 1:
+                return found[0][0]
+        raise self._arguments_error() from None
 
     def _scan(self) -> tuple[list[tuple[Any, int, int]], int, bool]:
         """(value, start, end) of each JSON value in order, where reading stopped, and whether

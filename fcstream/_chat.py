@@ -1,13 +1,30 @@
 """ChatAccumulator: ``chat.completion.chunk`` payloads in, events out.
 
-Correlation (quirks.md): a fragment whose non-empty ``id`` differs from the id of the call at its
-``index`` starts a new call (C03); otherwise it belongs to the call at its ``index``; a fragment
-with neither ``index`` nor a new ``id`` belongs to the most recent call of its choice (C01).
-``id``, ``name`` and ``type`` are taken once; empty strings are ignored (C04, C05, C06).
+Correlation (quirks.md, refined for servers seen since):
+
+- A fragment with an ``index`` belongs to the call at that index. It starts a new call there
+  only when it brings a non-empty ``id`` that differs from that call's id *and* a name (C03: a
+  new call always names its tool). A nameless fragment with another id continues the call at its
+  index, which keeps its first id, unreported (Poolside sends one id with the name and another on
+  every continuation; its own client keys calls by index).
+- An ``index`` never seen starts a new call, even when its id repeats an earlier call's (servers
+  with a constant id such as ``call_0``) -- except right after a call opened without an
+  ``index``: a fragment without an id (or with that call's id) and without another name then
+  continues that call, which keeps the index from then on (first fragment without ``index``,
+  the rest with one).
+- A fragment without ``index`` belongs to the call with its ``id`` if it brings one (the id is
+  the only key there, so a new id starts a new call even without a name), else to the most recent
+  call of its choice (C01).
+- ``id``, ``name`` and ``type`` are taken once; empty strings are ignored (C04, C05, C06).
+- The deprecated functions API's ``delta.function_call`` is read only when the same delta has no
+  ``tool_calls`` (llama-cpp-python sends both): it is the fragment of call index 0 of its choice.
 
 Finality: a call is final when another call starts in the same choice, when that choice sends a
-``finish_reason``, or at ``[DONE]`` -- never because its arguments parse. ``length`` and
-``content_filter`` (and an error object) cut the open calls instead: they come back incomplete.
+``finish_reason``, or at ``[DONE]`` -- never because its arguments parse. The finish reasons in
+``CUT_REASONS`` (``length``, ``content_filter`` and vendor variants, compared without case) and
+an error object cut the open calls instead: they come back incomplete. Any other finish reason
+finishes them: ``tool_calls``, ``stop``, ``function_call``, ``eos_token``, ``end_turn`` and many
+vendor names are normal ends, so an unknown reason is taken as one.
 """
 
 from __future__ import annotations
@@ -17,6 +34,7 @@ from typing import Any, Final
 
 import msgspec
 
+from . import _surrogates
 from . import _wire_chat as wire
 from ._accumulator import Accumulator
 from ._errors import ProviderError, excerpt
@@ -38,14 +56,40 @@ from ._sse import PayloadRun, SSEMessage, Unterminated
 __all__ = ["ChatAccumulator"]
 
 CUT_REASONS: Final[dict[str, IncompleteReason]] = {
+    # out of tokens or context
     "length": "length",
-    "max_tokens": "length",
+    "max_tokens": "length",  # also Gemini's native MAX_TOKENS
+    "max_output_tokens": "length",
     "model_length": "length",
+    "model_context_window_exceeded": "length",  # Anthropic
+    "error_limit": "length",  # Cohere
+    # blocked by a filter
     "content_filter": "content_filter",
+    "sensitive": "content_filter",  # Zhipu GLM: the safety review blocked the output
+    "safety": "content_filter",  # Gemini native, and the rest of its block reasons
+    "recitation": "content_filter",
+    "blocklist": "content_filter",
+    "prohibited_content": "content_filter",
+    "spii": "content_filter",
+    "image_safety": "content_filter",
+    "refusal": "content_filter",  # Anthropic: a streaming classifier stopped the output
+    "guardrail_intervened": "content_filter",  # Bedrock
+    "content_filtered": "content_filter",
+    "error_toxic": "content_filter",  # Cohere
+    # failed
     "error": "error",
-    "abort": "error",
+    "abort": "error",  # vLLM
+    "insufficient_system_resource": "error",  # DeepSeek: interrupted for lack of resources
+    "network_error": "error",  # Zhipu GLM: inference failed
+    "malformed_function_call": "error",  # Gemini native
+    "unexpected_tool_call": "error",
+    "too_many_tool_calls": "error",
+    "language": "error",  # Gemini native: stopped on an unsupported language
+    "other": "error",  # Gemini native: stopped for an unnamed reason
 }
-"""Finish reasons that may have cut an open call short (F3); anything else finishes it."""
+"""Finish reasons that may have cut an open call short (F3), lower case (they are compared
+without case: Gemini's native API sends ``MAX_TOKENS``, ``SAFETY``...); anything else finishes
+it. The finish reason itself is always reported as sent."""
 
 _DONE: Final = b"[DONE]"
 _ABSENT: Final = wire.ABSENT
@@ -57,11 +101,19 @@ _BAD: Final[Any] = object()
 
 def _load(raw: bytes) -> Any:
     """Decode raw JSON a view Struct kept unbuilt. The JSON itself was valid, but msgspec checks
-    UTF-8 only in the strings it builds, so a kept value may still hold bad bytes: ``_BAD``."""
+    UTF-8 only in the strings it builds, so a kept value may still hold bad bytes: ``_BAD``.
+    A lone surrogate escape, which msgspec refuses, is read by the stdlib."""
     try:
         return wire.ANY.decode(raw)
     except (msgspec.DecodeError, UnicodeDecodeError):
+        if _surrogates.has_escape(raw):
+            with contextlib.suppress(ValueError):
+                return _surrogates.load(raw)
         return _BAD
+
+
+def _not_json_object(data: bytes) -> bool:
+    return data.lstrip()[:1] != b"{"
 
 
 def _why(exc: Exception) -> str:
@@ -71,13 +123,14 @@ def _why(exc: Exception) -> str:
 
 
 class _Choice:
-    __slots__ = ("by_id", "by_index", "count", "finished", "index", "last", "open")
+    __slots__ = ("by_id", "by_index", "count", "finished", "index", "last", "loose", "open")
 
     def __init__(self, index: int) -> None:
         self.index = index
         self.by_index: dict[int, OpenCall] = {}
         self.by_id: dict[str, OpenCall] = {}
         self.last: OpenCall | None = None
+        self.loose: OpenCall | None = None  # ``last``, when it was opened without an index
         self.open: list[OpenCall] = []
         self.count = 0
         self.finished = False
@@ -102,28 +155,63 @@ class ChatAccumulator(Accumulator):
         if len(data) < 16 and data.strip() == _DONE:  # short test first: no copy per chunk
             self._on_done(msg, out)
             return
+        chunk = self._decode(msg, out)
+        if chunk is not None:
+            self._apply(msg, chunk, out)
+
+    def _decode(
+        self, msg: SSEMessage, out: list[Event]
+    ) -> wire.ChatChunk | wire.LooseChatChunk | None:
+        """The chunk, or ``None`` when the payload was handled as not being one."""
+        data = msg.data
         try:
-            chunk: wire.ChatChunk | wire.LooseChatChunk = _DECODE_CHUNK(data)
+            return _DECODE_CHUNK(data)
         except msgspec.ValidationError:
-            try:
-                chunk = wire.LOOSE_CHUNK.decode(data)
-            except msgspec.ValidationError as exc:
-                self.payload_error(out, msg, f"not a chat.completion.chunk: {exc}")
-                return
-            except (msgspec.DecodeError, UnicodeDecodeError) as exc:
-                self.payload_error(out, msg, _why(exc))
-                return
+            pass  # a shape the fast view does not read: the tolerant one may
         except (msgspec.DecodeError, UnicodeDecodeError) as exc:
-            self.payload_error(out, msg, _why(exc))
-            return
-        self._apply(msg, chunk, out)
+            return self._undecodable(msg, _why(exc), out)
+        try:
+            return wire.LOOSE_CHUNK.decode(data)
+        except msgspec.ValidationError as exc:
+            if _not_json_object(data) and msg.event not in ("message", "error"):
+                out.append(OtherEvent(msg.index, msg.event, bytes(data)))  # e.g. a numeric ping
+            elif msg.event == "error":
+                self._on_error(msg, None, out)
+            else:
+                self.payload_error(out, msg, f"not a chat.completion.chunk: {exc}")
+        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+            return self._undecodable(msg, _why(exc), out)
+        return None
+
+    def _undecodable(
+        self, msg: SSEMessage, why: str, out: list[Event]
+    ) -> wire.ChatChunk | wire.LooseChatChunk | None:
+        """A payload msgspec cannot read. A lone surrogate escape is valid JSON: the stdlib
+        reads it. Otherwise, on an SSE event other than ``message`` it is not a chunk at all
+        (sse-starlette's ``event: ping`` carries a timestamp): passed through; on ``error`` it
+        is the provider's error text; on ``message`` it is a bad payload."""
+        data = msg.data
+        if _surrogates.has_escape(data):
+            with contextlib.suppress(ValueError, msgspec.ValidationError):
+                chunk: wire.ChatChunk | wire.LooseChatChunk = _surrogates.decode(
+                    data, wire.ChatChunk, wire.LooseChatChunk)
+                return chunk
+        if msg.event == "error":
+            self._on_error(msg, None, out)
+        elif msg.event != "message":
+            out.append(OtherEvent(msg.index, msg.event, bytes(data)))
+        else:
+            self.payload_error(out, msg, why)
+        return None
 
     def handle_run(self, run: PayloadRun, out: list[Event], strict: bool) -> int:
         """The hot path: a run of plain ``data:`` events, most of them argument continuations
         or text. Those two shapes are applied inline, without a message object or a call per
         layer; every other payload (and any decode problem) goes through ``_apply``/``handle``,
-        so behaviour is the same as event by event. Returns how many payloads were applied
-        (fewer than all only when strict mode must raise after one)."""
+        so behaviour is the same as event by event. What the inline shapes exclude matters as
+        much as what they include: a finish reason (and the usage a choice may carry with it),
+        ``delta.function_call`` beside text, anything but one plain fragment. Returns how many
+        payloads were applied (fewer than all only when strict mode must raise after one)."""
         if self._ended:
             return super().handle_run(run, out, strict)
         absent = _ABSENT
@@ -157,7 +245,8 @@ class ChatAccumulator(Accumulator):
                 fragments = delta.tool_calls
                 content = delta.content
                 if fragments is None:
-                    if type(content) is str:
+                    # function_call: the legacy functions API (rare), read by _choice
+                    if type(content) is str and delta.function_call is None:
                         if content:
                             out.append(TextDelta(i, c, content))
                         offset += len(data) + 8
@@ -222,7 +311,7 @@ class ChatAccumulator(Accumulator):
         """StreamStarted from the first chunk that has an id or model (C14: Azure's first
         chunk has empty ones), or without them at the first chunk with choices."""
         try:
-            meta = wire.META.decode(msg.data)
+            meta = _surrogates.view(wire.META, msg.data)
         except (msgspec.DecodeError, UnicodeDecodeError):
             meta = wire.ChunkMeta()  # a field of an odd type: metadata is optional
         if meta.id or meta.model or chunk.choices:
@@ -237,22 +326,26 @@ class ChatAccumulator(Accumulator):
             with contextlib.suppress(msgspec.DecodeError):  # x_groq not an object: no usage
                 usage = wire.raw_value(wire.GROQ_EXTRA.decode(groq).usage)
         if usage is not None:
-            value = _load(usage)
-            if isinstance(value, dict):
-                out.append(Usage(msg.index, value))
-            elif value is _BAD:
-                self.payload_error(out, msg, "invalid UTF-8 in usage")
+            self._usage(msg, usage, out)
         error = wire.raw_value(chunk.error)
         is_error = error is not None or msg.event == "error"
         if not is_error and chunk.choices is None:
             try:
-                is_error = wire.META.decode(msg.data).object == "error"  # vLLM's error payload
+                meta = _surrogates.view(wire.META, msg.data)
+                is_error = meta.object == "error"  # vLLM's error payload
             except (msgspec.DecodeError, UnicodeDecodeError):
                 is_error = False
         if is_error:
             self._on_error(msg, error, out)
         elif chunk.choices is None and usage is None:
             self._other(msg, out)
+
+    def _usage(self, msg: SSEMessage, usage: bytes, out: list[Event]) -> None:
+        value = _load(usage)
+        if isinstance(value, dict):
+            out.append(Usage(msg.index, value))
+        elif value is _BAD:
+            self.payload_error(out, msg, "invalid UTF-8 in usage")
 
     def _choice(
         self, msg: SSEMessage, choice: wire.Choice | wire.LooseChoice, out: list[Event]
@@ -267,6 +360,12 @@ class ChatAccumulator(Accumulator):
                 self._texts(msg, c, delta, out)
             fragments = delta.tool_calls
             if fragments:
+                if not isinstance(fragments, list):  # TGI <= 3.1: one object (LOOSE_CHUNK)
+                    self.report_protocol(
+                        out, "tool_calls sent as one object instead of a list",
+                        event_index=msg.index, byte_offset=msg.offset, event=msg.event,
+                        raw=msg.data)
+                    fragments = [fragments]
                 i = msg.index
                 for frag in fragments:
                     # Hot path: a continuation that only carries arguments for a call already
@@ -293,8 +392,31 @@ class ChatAccumulator(Accumulator):
                                 out.append(ArgumentsDelta(i, c, call.index, args))
                             continue
                     self._fragment(msg, state, frag, out)
+            elif delta.function_call is not None:  # never beside tool_calls: an echo there
+                self._legacy(msg, state, delta.function_call, out)
         if choice.finish_reason:
             self._finish_choice(msg, state, choice.finish_reason, out)
+            # Moonshot/Kimi: usage inside the choice that ends. Read only with the finish reason,
+            # so the hot path (chunks without one) needs no check for it.
+            if choice.usage is not _ABSENT and (usage := wire.raw_value(choice.usage)):
+                self._usage(msg, usage, out)
+
+    def _legacy(
+        self,
+        msg: SSEMessage,
+        state: _Choice,
+        fn: wire.FunctionDelta | wire.LooseFunctionDelta,
+        out: list[Event],
+    ) -> None:
+        """The deprecated functions API: one call per choice, streamed as ``function_call``
+        pieces without id or index. It is the fragment of call index 0, so it follows the
+        same correlation and finality (``finish_reason: function_call``, ``[DONE]``)."""
+        frag: wire.ToolCallDelta | wire.LooseToolCallDelta
+        if isinstance(fn, wire.FunctionDelta):
+            frag = wire.ToolCallDelta(index=0, function=fn)
+        else:
+            frag = wire.LooseToolCallDelta(index=0, function=fn)
+        self._fragment(msg, state, frag, out)
 
     def _texts(
         self, msg: SSEMessage, c: int, delta: wire.Delta | wire.LooseDelta, out: list[Event]
@@ -316,21 +438,32 @@ class ChatAccumulator(Accumulator):
     def _content_parts(
         self, msg: SSEMessage, c: int, parts: list[wire.ContentPart], out: list[Event]
     ) -> None:
-        """Mistral's list content (C17): text parts are text, thinking parts are reasoning."""
+        """List content (C17): text parts are text; Mistral's ``thinking`` parts and
+        Databricks' ``reasoning`` parts (a ``summary`` list of ``summary_text`` parts) are
+        reasoning. A part of another type is text if it has some, else passed through as an
+        ``OtherEvent`` (``content.<type>``): nothing is dropped unsaid."""
         i = msg.index
         for part in parts:
-            raw = wire.raw_value(part.thinking)  # Raw() when absent: never ``None``
-            if part.type == "thinking" and raw is not None:
-                value = _load(raw)
-                if value is _BAD:
-                    self.payload_error(out, msg, "invalid UTF-8 in a thinking part")
-                    continue
-                text = _flatten_text(value)
+            kind = part.type
+            if kind == "thinking" or kind == "reasoning":
+                field = part.thinking if kind == "thinking" else part.summary
+                raw = wire.raw_value(field)  # Raw() when absent: never ``None``
+                if raw is None:
+                    text, source = part.text or "", kind
+                else:
+                    value = _load(raw)
+                    if value is _BAD:
+                        self.payload_error(out, msg, f"invalid UTF-8 in a {kind} part")
+                        continue
+                    text = _flatten_text(value)
+                    source = "thinking" if kind == "thinking" else "summary"
                 if text:
-                    out.append(ReasoningDelta(event_index=i, choice=c, text=text,
-                                              source="thinking"))
+                    out.append(ReasoningDelta(event_index=i, choice=c, text=text, source=source))
             elif part.text:
                 out.append(TextDelta(event_index=i, choice=c, text=part.text))
+            elif kind != "text":
+                out.append(OtherEvent(event_index=i, type=f"content.{kind}",
+                                      raw=bytes(msg.data)))
 
     # -- tool call fragments -------------------------------------------------------------
 
@@ -346,11 +479,11 @@ class ChatAccumulator(Accumulator):
         name = (fn.name or None) if fn is not None else None
         args = self._arguments(msg, fn, out)
 
-        call = self._find(state, frag.index, fid)
+        call = self._find(state, frag.index, fid, name)
         if call is None:
             call = self._open_call(msg, state, frag.index, fid, name, out)
         elif call.ended:
-            if not args and fid in (None, call.call_id) and name in (None, call.name):
+            if not args and name in (None, call.name):
                 return  # C10: an empty fragment adds nothing, even after the call was final
             self.report_protocol(
                 out,
@@ -394,14 +527,27 @@ class ChatAccumulator(Accumulator):
                 out.append(ArgumentsDelta(event_index=msg.index, choice=state.index,
                                           index=call.index, delta=call.args.text()))
 
-    def _find(self, state: _Choice, index: int | None, fid: str | None) -> OpenCall | None:
+    def _find(
+        self, state: _Choice, index: int | None, fid: str | None, name: str | None
+    ) -> OpenCall | None:
+        """The call a fragment belongs to, ``None`` for a new one (the module docstring)."""
         if index is not None:
             call = state.by_index.get(index)
             if call is None:
-                return state.by_id.get(fid) if fid is not None else None
-            if fid is None or call.call_id is None or call.call_id == fid:
-                return call
-            return None  # C03: same index, new id: a new call
+                loose = state.loose
+                if (
+                    loose is not None
+                    and not loose.ended
+                    and fid in (None, loose.call_id)
+                    and name in (None, loose.name)
+                ):
+                    state.loose = None  # opened without an index, continued with one
+                    state.by_index[index] = loose
+                    return loose
+                return None  # an index never seen: a new call, even if its id repeats
+            if fid is None or call.call_id is None or call.call_id == fid or name is None:
+                return call  # a nameless fragment with another id continues (Poolside)
+            return None  # C03: same index, new id and a name: a new call
         last = state.last
         if fid is None:
             return last
@@ -429,6 +575,7 @@ class ChatAccumulator(Accumulator):
         state.count += 1
         state.open.append(call)
         state.last = call
+        state.loose = call if key is None else None
         if key is not None:
             state.by_index[key] = call
         if fid is not None:
@@ -472,7 +619,7 @@ class ChatAccumulator(Accumulator):
             return  # a repeated finish_reason adds nothing
         state.finished = True
         self.finish_reasons[state.index] = reason
-        cut = CUT_REASONS.get(reason)
+        cut = CUT_REASONS.get(reason.lower())
         for call in list(state.open):
             state.open.remove(call)
             if cut is None:
@@ -496,6 +643,8 @@ class ChatAccumulator(Accumulator):
             raw=bytes(msg.data)))
 
     def _other(self, msg: SSEMessage, out: list[Event]) -> None:
+        """A payload that is not a chunk (keep-alives, vendor events): passed through, typed by
+        its SSE event name, or by its own ``type`` on a plain ``message`` event."""
         probe = _load(msg.data)
         kind = probe.get("type") if isinstance(probe, dict) else None
         if isinstance(kind, str) and kind.startswith("response."):
@@ -504,7 +653,8 @@ class ChatAccumulator(Accumulator):
                 "api=?)", event_index=msg.index, byte_offset=msg.offset, event=msg.event,
                 raw=msg.data)
             return
-        out.append(OtherEvent(event_index=msg.index, type=msg.event, raw=bytes(msg.data)))
+        name = kind if msg.event == "message" and isinstance(kind, str) and kind else msg.event
+        out.append(OtherEvent(event_index=msg.index, type=name, raw=bytes(msg.data)))
 
     def status_at_eof(self, rest: Unterminated) -> str:
         if self._errored:

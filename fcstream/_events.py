@@ -101,7 +101,8 @@ class RefusalDelta(_Event, frozen=True):
 
 class ReasoningDelta(_Event, frozen=True):
     """Reasoning text. ``source`` names the wire field: ``reasoning_content`` or ``reasoning``
-    (chat), ``thinking`` (chat content parts), ``summary`` or ``text`` (Responses)."""
+    (chat), ``thinking`` or ``summary`` (chat content parts: Mistral's thinking parts,
+    Databricks' reasoning parts), ``summary`` or ``text`` (Responses)."""
 
     choice: int
     text: str
@@ -126,11 +127,14 @@ class StreamDone(_Event, frozen=True):
     Responses ``response.completed``/``.incomplete``/``.failed``) or by ``finish()``.
 
     ``complete`` is true only when the stream's own end arrived and nothing cut it: every call
-    came back final and no provider error was reported. ``status`` says how it ended: ``done``
-    (chat ``[DONE]``), ``finished`` (chat: every choice sent a finish reason but no ``[DONE]``
-    came), ``completed``/``incomplete``/``failed`` (Responses), ``error`` (a provider error with
-    no terminal marker) or ``truncated`` (input ended early). ``leftover`` holds the bytes of an
-    unterminated last block, if any.
+    came back final, no provider error was reported and no payload was rejected as unreadable
+    (a ``PayloadError``, raised in strict mode, an ``ErrorEvent`` in lenient mode: its data is
+    lost). A ``ProtocolError`` keeps the data it is about and leaves ``complete`` alone.
+
+    ``status`` says how it ended: ``done`` (chat ``[DONE]``), ``finished`` (chat: every choice
+    sent a finish reason but no ``[DONE]`` came), ``completed``/``incomplete``/``failed``
+    (Responses), ``error`` (a provider error with no terminal marker) or ``truncated`` (input
+    ended early). ``leftover`` holds the bytes of an unterminated last block, if any.
     """
 
     complete: bool

@@ -56,11 +56,16 @@ def _feed(parser: StreamParser, item: Any) -> list[Event]:
     if not hasattr(item, "model_dump_json"):
         data = getattr(item, "data", None)
         if isinstance(data, (str, bytes)):
-            if not data:
-                # httpx-sse dispatches blocks without data (``event: ping``), which the SSE
-                # rules and fcstream's own framer do not: skip them the same way (S03).
+            event = getattr(item, "event", None)
+            if not data and event not in (None, "", "message"):
+                # httpx-sse also dispatches blocks without any data line (S03's ``event: ping``),
+                # which the SSE rules and fcstream's framer do not: skipped the same way. A
+                # ``data:`` line alone is dispatched by both, as ``message``: fed, so it becomes
+                # the same OtherEvent at the same index as from bytes. (httpx-sse cannot tell
+                # ``event: ping`` + ``data:`` from the former, nor a block of only ``id:`` from
+                # the latter; both are rare.)
                 return []
-            return parser.feed_event(getattr(item, "event", None), data)
+            return parser.feed_event(event, data)
     converted = payload(item)
     if converted is not None:
         return parser.feed_event(*converted)

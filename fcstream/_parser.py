@@ -24,6 +24,7 @@ from typing import Final, Literal
 
 import msgspec
 
+from . import _surrogates
 from ._accumulator import Accumulator
 from ._call import Api, ToolCall
 from ._chat import ChatAccumulator
@@ -38,9 +39,14 @@ ApiChoice = Literal["auto", "chat", "responses"]
 
 class _Probe(msgspec.Struct, gc=False):
     type: str | None = None
+    choices: msgspec.Raw = msgspec.Raw()
 
 
 _PROBE: Final = msgspec.json.Decoder(_Probe)
+
+KEEPALIVES: Final = frozenset({"ping", "keepalive", "keep-alive", "keep_alive", "heartbeat"})
+"""Payload types (or SSE event names) of keep-alives: they say nothing about the API (the
+Codex backend's ``{"type":"keepalive"}`` may come before ``response.created``)."""
 
 
 class _ErrorDetail(msgspec.Struct, gc=False):
@@ -82,9 +88,12 @@ def _responses_accumulator() -> Accumulator:
 class StreamParser:
     """Rebuilds tool calls from a Chat Completions or Responses event stream.
 
-    ``api="auto"`` decides from the first JSON payload (a ``response.*`` type or SSE event name
-    means Responses; anything else is chat). ``strict`` chooses between raising and reporting
-    bad input (see the module docstring). ``max_event_bytes`` caps one SSE event.
+    ``api="auto"`` decides from the first payload that says something: a ``response.*`` type or
+    SSE event name means Responses, anything else chat. Keep-alives (``KEEPALIVES``) and
+    non-JSON data on an SSE event other than ``message`` (sse-starlette's ``event: ping`` with a
+    timestamp) pass through as ``OtherEvent`` without deciding. ``strict`` chooses between
+    raising and reporting bad input (see the module docstring). ``max_event_bytes`` caps one
+    SSE event.
     """
 
     def __init__(
@@ -106,6 +115,7 @@ class StreamParser:
         self._pending: deque[SSEMessage | PayloadRun] = deque()
         self._count = 0  # messages handed to feed_event (the framer counts its own)
         self._finished = False
+        self._rejected = 0  # payloads rejected before the API was known
 
     # -- properties ------------------------------------------------------------------------
 
@@ -179,7 +189,7 @@ class StreamParser:
         self._finished = True
         rest = self._framer.finish()
         if self._acc is None:
-            self._acc = ChatAccumulator()  # nothing decided the API: report as an empty chat
+            self._acc = self._decided(ChatAccumulator())  # nothing decided: an empty chat
             if self.events_seen == 0:
                 error = _json_error_body(rest.data)
                 if error is not None:  # S08: a JSON error body where a stream was expected
@@ -242,25 +252,44 @@ class StreamParser:
                 error.events = out
                 raise error
 
+    def _decided(self, acc: Accumulator) -> Accumulator:
+        acc.rejected += self._rejected  # what was lost before the API was known counts too
+        self._acc = acc
+        return acc
+
     def _detect(self, msg: SSEMessage, out: list[Event]) -> Accumulator | None:
+        """The accumulator for the API ``msg`` reveals; ``None`` when it reveals nothing (a
+        keep-alive, passed through) or cannot be read (reported)."""
         data = msg.data
-        if msg.event.startswith("response."):
-            self._acc = _responses_accumulator()
-        elif data.strip() == b"[DONE]":
-            self._acc = ChatAccumulator()
-        else:
-            try:
-                probe = _PROBE.decode(data)
-            except msgspec.ValidationError:
-                probe = _Probe()
-            except (msgspec.DecodeError, UnicodeDecodeError) as exc:  # bad UTF-8 in a string
-                out.append(ErrorEvent(event_index=msg.index, error=PayloadError(
-                    f"invalid JSON: {exc}", api=None, event_index=msg.index,
-                    byte_offset=msg.offset, event=msg.event, excerpt=excerpt(data))))
+        event = msg.event
+        if event.startswith("response."):
+            return self._decided(_responses_accumulator())
+        if data.strip() == b"[DONE]":
+            return self._decided(ChatAccumulator())
+        try:
+            probe = _surrogates.view(_PROBE, data)  # a lone surrogate escape is JSON
+        except msgspec.ValidationError:
+            probe = None  # JSON, but not an object
+        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+            if event == "error":  # the provider's error as text: the chat accumulator says so
+                return self._decided(ChatAccumulator())
+            if event != "message":  # not JSON on a keep-alive event: no evidence
+                out.append(OtherEvent(msg.index, event, bytes(data)))
                 return None
-            kind = probe.type
-            if kind is not None and (kind.startswith("response.") or kind == "error"):
-                self._acc = _responses_accumulator()
-            else:
-                self._acc = ChatAccumulator()
-        return self._acc
+            self._rejected += 1
+            out.append(ErrorEvent(event_index=msg.index, error=PayloadError(
+                f"invalid JSON: {exc}", api=None, event_index=msg.index,
+                byte_offset=msg.offset, event=event, excerpt=excerpt(data))))
+            return None
+        kind = probe.type if probe is not None else None
+        if kind is not None and (kind.startswith("response.") or kind == "error"):
+            return self._decided(_responses_accumulator())
+        name = kind or event
+        if (probe is None and event not in ("message", "error")) or (
+            probe is not None and not len(probe.choices) and name.lower() in KEEPALIVES
+        ):
+            out.append(OtherEvent(msg.index, name, bytes(data)))
+            return None
+        return self._decided(ChatAccumulator())
+
+

@@ -12,7 +12,10 @@ Finality, the first structural end for the item: ``function_call_arguments.done`
 ``response.completed``. A call whose name is still unknown at its ``.done`` waits for the
 ``output_item.done`` (or the terminal event) that names it; one that never gets a name comes back
 incomplete (``nameless``). ``response.incomplete``, ``response.failed`` and ``error`` cut open
-calls: they come back as ``CallIncomplete`` with every character received.
+calls: they come back as ``CallIncomplete`` with every character received. An
+``output_item.done`` whose item has status ``incomplete`` (max_output_tokens reached mid-call)
+ends the item but does not finish the call: it stays open until the terminal event cuts it
+(``incomplete``, even if that event is ``response.completed``) -- unlike ``in_progress`` (R05).
 
 Cross-checks, never re-emission: the ``.done`` text is authoritative and must equal what the
 deltas built; ``output_item.done`` and the ``output`` list of ``response.completed`` must agree
@@ -25,7 +28,9 @@ trusted.
 
 Everything else passes through: hosted tool items and their progress events as
 ``HostedToolEvent`` (R10), unknown types and non-call items as ``OtherEvent`` (R14); ``[DONE]``
-is ignored (R12); a chat chunk is reported as the endpoint mix-up it is (R13).
+is ignored (R12); a chat chunk is reported as the endpoint mix-up it is (R13). Data that is not a
+JSON object on an SSE event other than ``message`` (``event: ping`` with a timestamp) is a
+keep-alive and passes through; on ``event: error`` it is the provider's error text.
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ import msgspec
 from . import _wire_responses as wire
 from ._accumulator import Accumulator
 from ._call import ArgumentBuffer, CallType, ToolCall
-from ._errors import ProviderError
+from ._errors import ProviderError, excerpt
 from ._events import (
     ArgumentsDelta,
     CallStarted,
@@ -53,6 +58,7 @@ from ._events import (
 )
 from ._open_call import OpenCall
 from ._sse import SSEMessage
+from ._surrogates import view
 
 __all__ = ["ResponsesAccumulator", "expand_parallel"]
 
@@ -74,10 +80,11 @@ class _Call(OpenCall):
 
     ``deltas``: a non-empty delta arrived (so the ``.done`` text must equal what they built);
     ``final``: the arguments are final (``.done`` or ``output_item.done`` seen), even if the call
-    still waits for its name.
+    still waits for its name; ``cut_short``: its item ended with status ``incomplete``, so no
+    event finishes it: the terminal event cuts it.
     """
 
-    __slots__ = ("deltas", "final")
+    __slots__ = ("cut_short", "deltas", "final")
 
     def __init__(
         self, index: int, type: CallType, output_index: int | None, item_id: str | None
@@ -87,6 +94,7 @@ class _Call(OpenCall):
         )
         self.deltas = False
         self.final = False
+        self.cut_short = False
 
 
 Handler = Callable[[SSEMessage, str, Any, list[Event]], None]
@@ -160,13 +168,16 @@ class ResponsesAccumulator(Accumulator):
             name = kind
             probed = True
         try:
-            event = decoder.decode(data)
+            event = view(decoder, data)
         except msgspec.ValidationError as exc:
             event = self._second_chance(msg, name, exc, out)
             if event is None:
                 return
         except _UNDECODABLE as exc:
-            self.payload_error(out, msg, f"invalid JSON: {exc}")
+            if name == "error":  # `event: error` with the provider's error as plain text
+                self._provider_error(msg, excerpt(data), None, "error", out)
+            else:
+                self.payload_error(out, msg, f"invalid JSON: {exc}")
             return
         kind = event.type
         if kind and kind != name:  # the payload's own type decides
@@ -184,7 +195,7 @@ class ResponsesAccumulator(Accumulator):
                 self._unknown(msg, kind, out)
                 return
             try:
-                event = decoder.decode(data)
+                event = view(decoder, data)
             except _UNDECODABLE as exc:
                 self.payload_error(out, msg, f"not a valid {kind} event: {exc}")
                 return
@@ -217,14 +228,18 @@ class ResponsesAccumulator(Accumulator):
         return event
 
     def _probe(self, msg: SSEMessage, out: list[Event]) -> str | None:
-        """The payload's ``type``; ``None`` when the message was fully handled here."""
+        """The payload's ``type``; ``None`` when the message was fully handled here. Data that
+        is not a JSON object on an SSE event other than ``message`` is a keep-alive (e.g.
+        sse-starlette's ``event: ping`` with a timestamp): passed through."""
         try:
-            probe = wire.PROBE.decode(msg.data)
-        except msgspec.ValidationError as exc:
-            self.payload_error(out, msg, f"not a Responses event: {exc}")
-            return None
-        except _UNDECODABLE as exc:
-            self.payload_error(out, msg, f"invalid JSON: {exc}")
+            probe: wire.Probe = view(wire.PROBE, msg.data)
+        except (msgspec.ValidationError, *_UNDECODABLE) as exc:
+            if msg.event != "message":
+                out.append(OtherEvent(event_index=msg.index, type=msg.event, raw=bytes(msg.data)))
+            elif isinstance(exc, msgspec.ValidationError):
+                self.payload_error(out, msg, f"not a Responses event: {exc}")
+            else:
+                self.payload_error(out, msg, f"invalid JSON: {exc}")
             return None
         self._check_sequence(msg, probe.sequence_number, out)
         if probe.type:
@@ -302,8 +317,12 @@ class ResponsesAccumulator(Accumulator):
         self._start_stream(msg, response, out)
         if response is not None and response.output:
             self._merge_output(msg, name, response.output, out)
-        for call in list(self._open):  # the terminal event finishes what is still open
-            self._finalize(msg, cast(_Call, call), out)
+        for open_call in list(self._open):  # the terminal event finishes what is still open
+            call = cast(_Call, open_call)
+            if call.cut_short:  # ... except an item the server itself closed as incomplete
+                self.cut(out, msg.index, call, "incomplete")
+            else:
+                self._finalize(msg, call, out)
         self._usage(msg, response, out)
         self.stream_done(out, msg.index, "completed")
 
@@ -579,7 +598,7 @@ class ResponsesAccumulator(Accumulator):
                         )
                     )
             self._start(msg, call, out)
-            if call.final:  # its .done came first and it only now has a name
+            if call.final and not call.cut_short:  # its .done came first, only now a name
                 self._finalize(msg, call, out)
             return
         # response.output_item.done
@@ -594,7 +613,18 @@ class ResponsesAccumulator(Accumulator):
             self._settle(msg, call, text, name, out)
         elif text is not None and text != call.args.text():
             self._mismatch(msg, call, name, "arguments", call.args.text(), text, out)
+        if item.status == "incomplete":  # cut short (max_output_tokens): never a finished call
+            self._cut_short(msg, call, out)
+            return
         self._finalize(msg, call, out)  # R05: status in_progress is still a finished item
+
+    def _cut_short(self, msg: SSEMessage, call: _Call, out: list[Event]) -> None:
+        """An item closed with status ``incomplete``: its text is all there will be, but it is
+        not finished; the terminal event (``response.incomplete``) or the end of input cuts
+        it."""
+        call.final = True
+        call.cut_short = True
+        self._start(msg, call, out)
 
     def _pass_item(
         self, msg: SSEMessage, name: str, kind: str, output_index: int | None, out: list[Event]
@@ -706,7 +736,9 @@ class ResponsesAccumulator(Accumulator):
                 call = self._new(index, item.id, type)
                 self._adopt(msg, call, item, where, out)
                 self._settle(msg, call, self._item_text(msg, call, item, out), where, out)
-                if completed or item.status == "completed":
+                if item.status == "incomplete":
+                    self._cut_short(msg, call, out)
+                elif completed or item.status == "completed":
                     self._finalize(msg, call, out)
             elif call.ended:
                 self._cross_check(msg, where, call, item, out)

@@ -24,6 +24,7 @@ from ._events import (
     TextDelta,
     Usage,
 )
+from ._surrogates import pair
 
 __all__ = ["Collector", "StreamResult"]
 
@@ -33,7 +34,8 @@ class StreamResult(msgspec.Struct, frozen=True, kw_only=True):
 
     ``calls`` in order of first appearance (incomplete ones included, ``complete=False``);
     ``texts``/``reasoning``/``refusals`` per choice; ``complete`` is ``StreamDone.complete``
-    (false when input ended early, a call was cut or the provider reported an error);
+    (false when input ended early, a call was cut, the provider reported an error or a payload
+    was rejected as unreadable);
     ``status`` is ``StreamDone.status``; ``errors`` every reported problem, in order.
     """
 
@@ -64,7 +66,10 @@ class StreamResult(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Collector:
-    """Folds events into a :class:`StreamResult`. Feed it every event, then call ``result()``."""
+    """Folds events into a :class:`StreamResult`. Feed it every event, then call ``result()``.
+
+    Joined text re-pairs UTF-16 surrogate halves that arrived in separate deltas.
+    """
 
     def __init__(self) -> None:
         self._calls: dict[tuple[int, int], ToolCall] = {}
@@ -117,9 +122,9 @@ class Collector:
         return StreamResult(
             api=api or self._api,
             calls=ordered,
-            texts={k: "".join(v) for k, v in self._texts.items()},
-            reasoning={k: "".join(v) for k, v in self._reasoning.items()},
-            refusals={k: "".join(v) for k, v in self._refusals.items()},
+            texts={k: pair("".join(v)) for k, v in self._texts.items()},
+            reasoning={k: pair("".join(v)) for k, v in self._reasoning.items()},
+            refusals={k: pair("".join(v)) for k, v in self._refusals.items()},
             finish_reasons=dict(done.finish_reasons) if done else {},
             usage=self._usage,
             complete=done.complete if done else False,

@@ -325,8 +325,12 @@ class SSEFramer:
         """
         buf = self._buf
         pos = self._pos
-        end = buf.rfind(b"\n\n", pos)
-        if end <= pos or not buf.startswith(b"data: ", pos):
+        if not buf.startswith(b"data: ", pos):
+            return
+        # [pos, _scan) holds no LF (the line loop stopped there), so a blank line can only
+        # start at _scan: searching from pos would rescan a long open line on every feed
+        end = buf.rfind(b"\n\n", max(pos, self._scan))
+        if end <= pos:
             return
         region = bytes(buf[pos:end])
         blocks = region.count(b"\n\ndata: ") + 1

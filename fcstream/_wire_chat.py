@@ -6,7 +6,12 @@ never break a stream. Two decoders, both built once at import:
 - ``CHUNK`` expects the common shape (``arguments`` and ``content`` as strings);
 - ``LOOSE_CHUNK`` is tried only when ``CHUNK`` rejects a payload's *shape*: it reads
   ``arguments`` sent as a JSON object (C12) and ``content`` sent as a list of parts (C17) as raw
-  JSON, keeping their exact text. Paying for it only on rare payloads keeps the hot path lean.
+  JSON, keeping their exact text, and ``tool_calls`` sent as one object instead of a list (TGI
+  <= 3.1). Paying for it only on rare payloads keeps the hot path lean.
+
+``delta.function_call`` (the deprecated functions API) and ``usage`` inside a choice
+(Moonshot/Kimi, read with that choice's ``finish_reason``) are read too; the accumulator's hot
+path never applies a chunk that carries either.
 """
 
 from __future__ import annotations
@@ -48,12 +53,14 @@ class Delta(msgspec.Struct, gc=False):
     reasoning_content: str | None = None
     reasoning: str | None = None
     tool_calls: list[ToolCallDelta] | None = None
+    function_call: FunctionDelta | None = None
 
 
 class Choice(msgspec.Struct, gc=False):
     index: int = 0
     delta: Delta | None = None
     finish_reason: str | None = None
+    usage: msgspec.Raw = ABSENT
 
 
 class ChatChunk(msgspec.Struct, gc=False):
@@ -71,11 +78,13 @@ class ChatChunk(msgspec.Struct, gc=False):
 
 
 class ContentPart(msgspec.Struct, gc=False):
-    """One part of a ``content`` list (Mistral): ``text`` or ``thinking`` parts."""
+    """One part of a ``content`` list: ``text``, ``thinking`` (Mistral) or ``reasoning`` parts
+    (Databricks: a ``summary`` list of ``summary_text`` parts)."""
 
     type: str = "text"
     text: str | None = None
     thinking: msgspec.Raw = ABSENT
+    summary: msgspec.Raw = ABSENT
 
 
 class LooseFunctionDelta(msgspec.Struct, gc=False):
@@ -96,13 +105,15 @@ class LooseDelta(msgspec.Struct, gc=False):
     refusal: str | None = None
     reasoning_content: str | None = None
     reasoning: str | None = None
-    tool_calls: list[LooseToolCallDelta] | None = None
+    tool_calls: list[LooseToolCallDelta] | LooseToolCallDelta | None = None
+    function_call: LooseFunctionDelta | None = None
 
 
 class LooseChoice(msgspec.Struct, gc=False):
     index: int = 0
     delta: LooseDelta | None = None
     finish_reason: str | None = None
+    usage: msgspec.Raw = ABSENT
 
 
 class LooseChatChunk(msgspec.Struct, gc=False):

@@ -19,6 +19,8 @@ from typing import Any, Final
 
 import msgspec
 
+from ._surrogates import view
+
 __all__ = [
     "ANY",
     "DECODERS",
@@ -46,7 +48,7 @@ def raw_text(raw: msgspec.Raw) -> tuple[str | None, bool]:
     if value == b"null":
         return None, True
     if value[:1] == b'"':
-        text: str = _STR.decode(value)  # may raise UnicodeDecodeError for bad UTF-8
+        text: str = view(_STR, value)  # may raise UnicodeDecodeError for bad UTF-8
         return text, True
     return value.decode("utf-8", "replace"), False
 

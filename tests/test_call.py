@@ -72,9 +72,20 @@ def test_non_json_is_refused(text: str) -> None:
         make(text).values()
 
 
-def test_lone_surrogate_is_an_arguments_error() -> None:
+@pytest.mark.parametrize("text", ['"\ud800"', '"\\ud800"', '{"icon":"\ud83c x"}'])
+def test_lone_surrogates_are_read_as_values_reads_them(text: str) -> None:
+    # A half whose partner never came (escaped or not) is JSON to the stdlib, not to msgspec:
+    # json(), values() and parsed() agree, and no UnicodeEncodeError escapes.
+    call = make(text)
+    assert [call.json()] == call.values()
+    assert call.parsed(object) == call.json()
+
+
+def test_lone_surrogate_in_broken_json_is_an_arguments_error() -> None:
     with pytest.raises(ArgumentsError):
-        make('"\ud800"').json()
+        make('{"icon":"\ud800').json()
+    with pytest.raises(ArgumentsError):
+        make('{"icon":"\ud800').parsed(dict)
 
 
 def test_excerpt_is_bounded() -> None:

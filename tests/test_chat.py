@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import copy
 import json
+from pathlib import Path
 from typing import Any
 
+import httpx
 import httpx_sse
 import pytest
 
@@ -394,6 +396,35 @@ def test_feed_event_gives_the_same_events_as_feed(data: bytes) -> None:
     assert all(e.byte_offset == -1 for e in errors if isinstance(e, PayloadError))
 
 
+FIXTURE_STREAMS = sorted((FIXTURES / "providers").glob("*.sse")) + sorted(QUIRKS.glob("*.sse"))
+
+
+@pytest.mark.parametrize(
+    "path", FIXTURE_STREAMS, ids=[f"{p.parent.name}/{p.stem}" for p in FIXTURE_STREAMS]
+)
+def test_feed_event_matches_feed_on_every_fixture(path: Path) -> None:
+    """``feed`` takes the hot path (runs of plain events applied inline); ``feed_event`` takes
+    ``handle`` for every event. Same events, same calls, on every stream the fixtures hold.
+    Only what ``finish()`` makes of unterminated bytes, which ``feed_event`` never sees, may
+    differ."""
+    data = path.read_bytes()
+    fed, parser = run(data, strict=False)
+    framer = SSEFramer()
+    messages = framer.feed(data)
+    if framer.finish().truncated:
+        count = len(messages)
+        fed = [e for e in fed if e.event_index < count]
+        framed = [e for e in by_feed_event(data) if e.event_index < count]
+    else:
+        framed = by_feed_event(data)
+    assert without_offsets(framed) == without_offsets(fed)
+    other = StreamParser(strict=False)
+    for message in messages:
+        other.feed_event(message.event, message.data)
+    other.finish()
+    assert other.calls == parser.calls
+
+
 def test_feed_event_takes_str_and_defaults_the_event_type() -> None:
     parser = StreamParser("chat", strict=False)
     events = parser.feed_event(None, json.dumps(chunk(fragment(index=0, id="a", name="f"))))
@@ -603,3 +634,369 @@ def test_collect_counts_sse_events_not_end_of_input_events() -> None:
     result = fcstream.collect(stream)
     assert result.events == 1
     assert result.status == "finished"
+
+
+# -- correlation, cut reasons and odd payloads seen in provider streams ------------------------
+
+
+def calls_of(data: bytes, **kwargs: Any) -> list[tuple[str | None, str | None, str, bool]]:
+    _, parser = run(data, strict=False, **kwargs)
+    return [(c.call_id, c.name, c.arguments, c.complete) for c in parser.calls]
+
+
+def test_an_index_never_seen_starts_a_call_even_when_its_id_repeats() -> None:
+    data = sse(
+        chunk(fragment(index=0, id="call_0", name="f", arguments="{}")),
+        chunk(fragment(index=1, id="call_0", name="g", arguments="[]")),
+        chunk(finish="tool_calls"),
+        b"[DONE]",
+    )
+    assert calls_of(data) == [("call_0", "f", "{}", True), ("call_0", "g", "[]", True)]
+
+
+def test_a_nameless_fragment_with_another_id_continues_the_call_at_its_index() -> None:
+    # Poolside: one id with the name, another on every continuation; the first id is kept
+    data = sse(
+        chunk(fragment(index=0, id="a", name="f", arguments="")),
+        chunk(fragment(index=0, id="b", arguments='{"x":')),
+        chunk(fragment(index=0, id="b", arguments="1}")),
+        chunk(finish="tool_calls"),
+        b"[DONE]",
+    )
+    events, _ = run(data, strict=True)  # reported nowhere: strict mode does not raise
+    assert calls_of(data) == [("a", "f", '{"x":1}', True)]
+    assert not any(isinstance(e, ErrorEvent) for e in events)
+
+
+def test_a_new_id_with_a_name_at_a_used_index_is_still_a_new_call() -> None:
+    # C03: the refinement above needs the name, which a new call always brings
+    data = sse(
+        chunk(fragment(index=0, id="a", name="f", arguments="{}")),
+        chunk(fragment(index=0, id="b", name="g", arguments="[]")),
+        chunk(finish="tool_calls"),
+        b"[DONE]",
+    )
+    assert calls_of(data) == [("a", "f", "{}", True), ("b", "g", "[]", True)]
+
+
+@pytest.mark.parametrize("same_id", [False, True])
+def test_a_call_opened_without_index_keeps_the_index_that_follows(same_id: bool) -> None:
+    data = sse(
+        chunk(fragment(id="a", name="f", arguments='{"x":')),
+        chunk(fragment(index=0, arguments="1", **({"id": "a"} if same_id else {}))),
+        chunk(fragment(index=0, arguments="}")),  # an inline continuation from here on
+        chunk(finish="tool_calls"),
+        b"[DONE]",
+    )
+    assert calls_of(data) == [("a", "f", '{"x":1}', True)]
+    assert without_offsets(by_feed_event(data)) == without_offsets(run(data, strict=False)[0])
+
+
+def test_an_index_after_a_call_without_index_with_another_name_is_a_new_call() -> None:
+    data = sse(
+        chunk(fragment(name="f", arguments="{}")),
+        chunk(fragment(index=1, name="g", arguments="[]")),
+        chunk(finish="tool_calls"),
+        b"[DONE]",
+    )
+    assert calls_of(data) == [(None, "f", "{}", True), (None, "g", "[]", True)]
+
+
+@pytest.mark.parametrize(
+    ("reason", "cut"),
+    [
+        ("MAX_TOKENS", "length"),
+        ("Length", "length"),
+        ("SAFETY", "content_filter"),
+        ("RECITATION", "content_filter"),
+        ("BLOCKLIST", "content_filter"),
+        ("PROHIBITED_CONTENT", "content_filter"),
+        ("SPII", "content_filter"),
+        ("sensitive", "content_filter"),
+        ("MALFORMED_FUNCTION_CALL", "error"),
+        ("insufficient_system_resource", "error"),
+        ("network_error", "error"),
+    ],
+)
+def test_vendor_cut_reasons_cut_the_open_call(reason: str, cut: str) -> None:
+    data = sse(
+        chunk(fragment(index=0, id="a", name="f", arguments='{"q":')),
+        chunk(finish=reason),
+        b"[DONE]",
+    )
+    events, parser = run(data, strict=False)
+    [end] = [e for e in events if isinstance(e, (CallDone, CallIncomplete))]
+    assert isinstance(end, CallIncomplete)
+    assert end.reason == cut
+    assert parser.finish_reasons == {0: reason}  # reported as sent
+    assert events[-1] == StreamDone(
+        event_index=2, complete=False, status="done", finish_reasons={0: reason}
+    )
+
+
+@pytest.mark.parametrize(
+    "reason",
+    ["STOP", "tool_calls", "function_call", "eos_token", "end_turn", "some_new_vendor_reason"],
+)
+def test_other_finish_reasons_finish_the_open_call(reason: str) -> None:
+    data = sse(
+        chunk(fragment(index=0, id="a", name="f", arguments="{}")), chunk(finish=reason), b"[DONE]"
+    )
+    events, _ = run(data, strict=True)
+    assert [type(e).__name__ for e in events if isinstance(e, (CallDone, CallIncomplete))] == [
+        "CallDone"
+    ]
+
+
+def legacy(
+    function_call: dict[str, Any], finish: str | None = None, **delta: Any
+) -> dict[str, Any]:
+    return {
+        "choices": [
+            {
+                "index": 0,
+                "delta": {**delta, "function_call": function_call},
+                "finish_reason": finish,
+            }
+        ]
+    }
+
+
+def test_legacy_function_call_beside_string_content_is_not_swallowed_by_the_hot_path() -> None:
+    data = sse(
+        {"id": "x", "choices": [{"index": 0, "delta": {"content": "Hi"}}]},
+        legacy({"name": "get_weather", "arguments": ""}, content=""),
+        legacy({"arguments": '{"city":'}, content=""),  # text-shaped: must reach _choice
+        legacy({"arguments": '"Paris"}'}, content=""),
+        {"choices": [{"index": 0, "delta": {}, "finish_reason": "function_call"}]},
+        b"[DONE]",
+    )
+    assert calls_of(data) == [(None, "get_weather", '{"city":"Paris"}', True)]
+    assert without_offsets(by_feed_event(data)) == without_offsets(run(data, strict=False)[0])
+
+
+def test_legacy_function_call_is_ignored_beside_tool_calls() -> None:
+    both = {"index": 0, "id": "a", "function": {"name": "f", "arguments": "{}"}}
+    data = sse(
+        {
+            "choices": [
+                {"index": 0, "delta": {"tool_calls": [both], "function_call": both["function"]}}
+            ]
+        },
+        chunk(finish="tool_calls"),
+        b"[DONE]",
+    )
+    assert calls_of(data) == [("a", "f", "{}", True)]
+
+
+def test_tool_calls_as_one_object_are_a_protocol_error_and_keep_the_call() -> None:
+    data = sse(
+        {
+            "choices": [
+                {
+                    "index": 0,
+                    "delta": {
+                        "tool_calls": {
+                            "index": 0,
+                            "id": "",
+                            "function": {"name": "f", "arguments": '{"a":'},
+                        }
+                    },
+                }
+            ]
+        },
+        {
+            "choices": [
+                {"index": 0, "delta": {"tool_calls": {"index": 0, "function": {"arguments": "1}"}}}}
+            ]
+        },
+        chunk(finish="eos_token"),
+        b"[DONE]",
+    )
+    events, _ = run(data, strict=False)
+    assert calls_of(data) == [(None, "f", '{"a":1}', True)]
+    problems = [e.error for e in events if isinstance(e, ErrorEvent)]
+    assert [(type(p), p.event_index) for p in problems] == [(ProtocolError, 0), (ProtocolError, 1)]
+    assert events[-1].complete  # type: ignore[union-attr]  # the data was kept
+    with pytest.raises(ProtocolError):
+        run(data, strict=True)
+
+
+def test_unknown_content_parts_pass_through_and_reasoning_parts_are_reasoning() -> None:
+    parts = [
+        {"type": "reasoning", "summary": [{"type": "summary_text", "text": "hm"}]},
+        {"type": "reasoning", "text": "m"},
+        {"type": "image_url", "image_url": {"url": "x"}},
+        {"type": "text", "text": "ok"},
+    ]
+    data = sse(
+        {"choices": [{"index": 0, "delta": {"content": parts}}]}, chunk(finish="stop"), b"[DONE]"
+    )
+    events, _ = run(data, strict=True)
+    result = collect(data)
+    assert (result.reasoning, result.texts) == ({0: "hmm"}, {0: "ok"})
+    [other] = [e for e in events if isinstance(e, fcstream.OtherEvent)]
+    assert other.type == "content.image_url"
+
+
+def test_usage_inside_the_finishing_choice() -> None:
+    usage = {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3}
+    data = sse(
+        {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop", "usage": usage}]}, b"[DONE]"
+    )
+    events, _ = run(data, strict=True)
+    assert [e.usage for e in events if isinstance(e, fcstream.Usage)] == [usage]
+
+
+# -- keep-alives and API detection ---------------------------------------------------------------
+
+PING = b"event: ping\ndata: 2025-03-03 10:00:15.018262\n\n"
+
+
+@pytest.mark.parametrize("api", ["auto", "chat", "responses"])
+@pytest.mark.parametrize(
+    "ping", [PING, b"event: ping\ndata: 1741000000\n\n", b"event: ping\ndata: keep-alive\n\n"]
+)
+def test_a_ping_with_non_json_data_passes_through(api: str, ping: bytes) -> None:
+    parser = StreamParser(api, strict=True)  # type: ignore[arg-type]
+    events = parser.feed(ping)
+    assert [(type(e).__name__, e.type) for e in events] == [  # type: ignore[union-attr]
+        ("OtherEvent", "ping")
+    ]
+    assert parser.api == (None if api == "auto" else api)  # nothing decided from a ping
+
+
+def test_a_ping_before_and_inside_a_chat_stream_changes_nothing() -> None:
+    data = PING + TWO_CALLS[: upto(TWO_CALLS, 2)] + PING + TWO_CALLS[upto(TWO_CALLS, 2) :]
+    events, parser = run(data)  # strict: nothing raised
+    assert parser.api == "chat"
+    assert [(c.call_id, c.arguments, c.complete) for c in parser.calls] == [
+        ("a", '{"x":1}', True),
+        ("b", "{}", True),
+    ]
+    assert events[-1].complete  # type: ignore[union-attr]
+
+
+def test_non_json_on_a_message_event_is_still_a_payload_error() -> None:
+    with pytest.raises(PayloadError):
+        run(b"data: 2025-03-03 10:00:15\n\n")
+    with pytest.raises(PayloadError):
+        run(b"data: {2025-03-03\n\n")
+    with pytest.raises(PayloadError):
+        run(sse(chunk()) + b"data: 2025-03-03 10:00:15\n\n")
+
+
+@pytest.mark.parametrize("api", ["auto", "chat", "responses"])
+def test_an_error_event_with_plain_text_is_a_provider_error(api: str) -> None:
+    events, _ = run(b"event: error\ndata: upstream timed out\n\n", api=api)
+    [error] = [e.error for e in events if isinstance(e, ErrorEvent)]
+    assert isinstance(error, ProviderError)
+    assert "upstream timed out" in error.message
+    assert events[-1].status == "error"  # type: ignore[union-attr]
+
+
+RESPONSES_CALL = (
+    b'event: response.created\ndata: {"type":"response.created","response":{"id":"r"}}\n\n'
+    b'event: response.output_item.done\ndata: {"type":"response.output_item.done",'
+    b'"output_index":0,"item":{"type":"function_call","id":"fc","call_id":"c","name":"f",'
+    b'"arguments":"{}","status":"completed"}}\n\n'
+    b'event: response.completed\ndata: {"type":"response.completed","response":{"id":"r"}}\n\n'
+)
+
+
+@pytest.mark.parametrize(
+    "keepalive",
+    [
+        b'data: {"type":"keepalive"}\n\n',
+        b'event: keepalive\ndata: {"type":"keepalive","sequence_number":0}\n\n',
+        b"event: ping\ndata: {}\n\n",
+        b'data: {"type":"heartbeat"}\n\n',
+        PING,
+    ],
+)
+def test_keepalives_do_not_decide_the_api(keepalive: bytes) -> None:
+    events, parser = run(keepalive + RESPONSES_CALL)
+    assert parser.api == "responses"
+    assert [(c.call_id, c.complete) for c in parser.calls] == [("c", True)]
+    assert isinstance(events[0], fcstream.OtherEvent)
+    assert not any(isinstance(e, ErrorEvent) for e in events)
+    assert events[-1].complete  # type: ignore[union-attr]
+
+
+def test_a_keepalive_first_gives_the_same_events_as_the_api_given() -> None:
+    data = b'data: {"type":"keepalive"}\n\n' + TWO_CALLS
+    assert run(data)[0] == run(data, api="chat")[0]
+    data = b'data: {"type":"keepalive"}\n\n' + RESPONSES_CALL
+    assert run(data)[0] == run(data, api="responses")[0]
+
+
+# -- lone surrogate escapes -----------------------------------------------------------------------
+
+
+def test_split_surrogates_in_text_and_arguments_come_back_whole() -> None:
+    high, low = "\\ud83c", "\\udf27"  # JSON escapes of U+1F327's UTF-16 halves
+    data = (
+        f'data: {{"id":"x","choices":[{{"index":0,"delta":{{"content":"Rain {high}"}}}}]}}\n\n'
+        f'data: {{"choices":[{{"index":0,"delta":{{"content":"{low}!"}}}}]}}\n\n'
+        f'data: {{"choices":[{{"index":0,"delta":{{"tool_calls":[{{"index":0,"id":"a",'
+        f'"function":{{"name":"f","arguments":"{{\\"i\\":\\"{high}"}}}}]}}}}]}}\n\n'
+        f'data: {{"choices":[{{"index":0,"delta":{{"tool_calls":[{{"index":0,'
+        f'"function":{{"arguments":"{low}\\"}}"}}}}]}}}}]}}\n\n'
+        'data: {"choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}\n\n'
+        "data: [DONE]\n\n"
+    ).encode()
+    events, _ = run(data)  # strict: valid JSON, nothing to raise
+    [started] = [e for e in events if isinstance(e, StreamStarted)]
+    assert started.response_id == "x"  # the metadata of a surrogate payload is read too
+    result = collect(data)
+    assert result.texts == {0: "Rain \U0001f327!"}
+    [call] = result.calls
+    assert call.arguments == '{"i":"\U0001f327"}'
+    assert call.json() == {"i": "\U0001f327"}
+    assert result.complete
+    assert calls_of(data) == [("a", "f", '{"i":"\U0001f327"}', True)]
+
+
+def test_a_half_that_never_finds_its_partner_stays_and_encodes_nowhere_by_surprise() -> None:
+    data = (
+        b'data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"a",'
+        b'"function":{"name":"f","arguments":"{\\"i\\":\\"\\ud83c\\"}"}}]}}]}\n\n'
+        b"data: [DONE]\n\n"
+    )
+    [call] = collect(data).calls
+    assert call.arguments == '{"i":"\ud83c"}'
+    assert call.json() == {"i": "\ud83c"}  # no UnicodeEncodeError
+    assert call.values() == [{"i": "\ud83c"}]
+
+
+def test_a_surrogate_escape_does_not_hide_a_real_syntax_error() -> None:
+    with pytest.raises(PayloadError):
+        run(sse(chunk()) + b'data: {"choices":[{"delta":{"content":"\\ud83c"}}\n\n')
+
+
+# -- completeness and the httpx-sse route --------------------------------------------------------
+
+
+def test_a_rejected_payload_makes_the_stream_incomplete() -> None:
+    bad = TWO_CALLS[: upto(TWO_CALLS, 2)] + b"data: {not json\n\n" + TWO_CALLS[upto(TWO_CALLS, 2) :]
+    events, _ = run(bad, strict=False)
+    done = events[-1]
+    assert isinstance(done, StreamDone)
+    assert (done.status, done.complete) == ("done", False)  # data was lost
+    events, _ = run(INTERLEAVED, strict=False)  # a ProtocolError keeps its data
+    assert any(isinstance(e, ErrorEvent) for e in events)
+    assert events[-1].complete  # type: ignore[union-attr]
+
+
+def test_a_payload_rejected_before_the_api_was_known_counts_too() -> None:
+    events, parser = run(b"data: {not json\n\n" + TWO_CALLS, strict=False)
+    assert parser.api == "chat"
+    assert (events[-1].status, events[-1].complete) == ("done", False)  # type: ignore[union-attr]
+
+
+def test_httpx_sse_events_without_data_give_what_the_bytes_give() -> None:
+    # httpx-sse dispatches both blocks with data ""; the SSE rules dispatch only `data:` alone
+    data = b"data:\n\nevent: ping\n\n" + TWO_CALLS
+    response = httpx.Response(200, headers={"content-type": "text/event-stream"}, content=data)
+    source = httpx_sse.EventSource(response)
+    assert list(iter_events(source)) == run(data)[0]

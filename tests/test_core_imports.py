@@ -26,6 +26,7 @@ CORE = [
     "_parser",
     "_errors",
     "_result",
+    "_surrogates",
 ]
 FORBIDDEN = {"httpx", "httpx_sse", "openai", "asyncio", "socket", "threading", "logging"}
 

@@ -49,56 +49,7 @@ from .feed import byte_by_byte, feed_all, split_at
 PROVIDERS = FIXTURES / "providers"
 PATHS = sorted(PROVIDERS.glob("*.sse"))
 
-KNOWN: dict[str, str] = {
-    "finality-constant-id-two-indexes": (
-        "bug: _chat.ChatAccumulator._find falls back to by_id for an index it has not seen, so "
-        "a second call at a new index that reuses the first call's id is merged into the first "
-        "(arguments '{..}{..}' under the first name, reported only as 'another name')"
-    ),
-    "finality-legacy-function-call": (
-        "gap: delta.function_call (deprecated functions API) is not read; the call is dropped "
-        "silently and the stream reports complete=True with no calls"
-    ),
-    "databricks-claude-reasoning-parts": (
-        "gap: content parts of type 'reasoning' (summary list of summary_text parts) are "
-        "dropped silently by _chat._content_parts"
-    ),
-    "deepseek-insufficient-system-resource": (
-        "bug: _chat.CUT_REASONS lacks 'insufficient_system_resource', so a call interrupted by "
-        "DeepSeek comes back as CallDone(complete=True) with truncated arguments"
-    ),
-    "glm-sensitive-finish": (
-        "bug: _chat.CUT_REASONS lacks Zhipu's 'sensitive' (and 'network_error'), so a call "
-        "blocked mid-way comes back as CallDone(complete=True) with truncated arguments"
-    ),
-    "openai-responses-item-incomplete": (
-        "bug: _responses._on_item finalizes a function_call on output_item.done even when the "
-        "item's status is 'incomplete' (cut by max_output_tokens): CallDone with a prefix"
-    ),
-    "node-gateway-split-surrogates": (
-        "bug: msgspec rejects lone surrogate escapes (\\ud83c) inside JSON strings, so a "
-        "payload that is valid JSON is reported as a PayloadError and its text and arguments "
-        "are lost (lenient) or raised (strict)"
-    ),
-    "llama-cpp-python-pings-function-call-echo": (
-        "bug: an 'event: ping' block with non-JSON data (sse-starlette's default keep-alive) is "
-        "decoded as a chunk: PayloadError (raised in strict mode, the default), also from "
-        "StreamParser._detect when the ping comes first"
-    ),
-    "codex-responses-keepalive-first": (
-        "bug: StreamParser._detect decides the API on the first payload even when it is a "
-        "keep-alive ({'type':'keepalive'}): the Responses stream is parsed as chat, no call, "
-        "one ProtocolError per event (api='auto', the default for bytes and responses)"
-    ),
-    "moonshot-kimi-usage-in-choice": (
-        "gap: usage sent inside choices[0] (Moonshot/Kimi) is not read: collect().usage is "
-        "None and no Usage event is emitted"
-    ),
-    "poolside-unstable-call-id": (
-        "rule gap: a continuation whose id differs from its call's first id starts a new "
-        "(nameless) call, so read_file is handed over as finished with empty arguments"
-    ),
-}
+KNOWN: dict[str, str] = {}
 """Fixture name -> why its sidecar checks fail today."""
 
 
@@ -111,7 +62,7 @@ def _params(paths: list[Path], known: dict[str, str]) -> list[Any]:
     return out
 
 
-AUTO_ONLY = {"codex-responses-keepalive-first"}
+AUTO_ONLY: set[str] = set()
 """Known bugs of API detection only: with the API given explicitly (the strict test) they pass."""
 
 CASES = _params(PATHS, KNOWN)
@@ -282,14 +233,8 @@ def test_framed_events_give_the_same_calls(path: Path) -> None:
         assert (framed_done.status, framed_done.complete) == (done.status, done.complete)
 
 
-CONSERVATION_GAPS = {
-    name: KNOWN[name]
-    for name in (
-        "finality-legacy-function-call",
-        "databricks-claude-reasoning-parts",
-        "node-gateway-split-surrogates",
-    )
-}
+CONSERVATION_GAPS: dict[str, str] = {}
+"""Fixture name -> why some of what it sent is dropped today."""
 
 
 @pytest.mark.parametrize("path", _params(PATHS, CONSERVATION_GAPS))
@@ -553,14 +498,6 @@ def sent_responses(data: bytes, rejected: set[int]) -> dict[str, dict[int, str]]
 # -- gaps outside the sidecar format ------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "gap: TGI <= 3.1 streams delta.tool_calls as one object, not a list; the whole chunk is "
-        "rejected (PayloadError), so in lenient mode the call is lost. Suggested: accept an object "
-        "as a one-element list in LOOSE_CHUNK and report it as a ProtocolError (like C12)"
-    ),
-)
 def test_tgi_object_tool_calls_are_rebuilt() -> None:
     data, _ = load(PROVIDERS / "tgi-legacy-tool-calls-object.sse")
     _, calls = lenient(data, "chat")

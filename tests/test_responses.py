@@ -817,3 +817,77 @@ def test_output_index_reused_for_a_new_item() -> None:
     events, parser = parse(again)
     assert [type(e) for e in errors(events)] == [ProtocolError]
     assert len(parser.calls) == 1
+
+
+# -- items closed as incomplete, keep-alives, lone surrogates ---------------------------------
+
+
+def incomplete_response() -> dict[str, Any]:
+    return {
+        "type": "response.incomplete",
+        "response": {
+            "id": "resp_1",
+            "status": "incomplete",
+            "incomplete_details": {"reason": "max_output_tokens"},
+        },
+    }
+
+
+@pytest.mark.parametrize("terminal", ["incomplete", "completed", "none"])
+def test_an_item_done_with_status_incomplete_never_finishes_its_call(terminal: str) -> None:
+    item = fc("fc_1", "call_1", "search")
+    cut_item = {**item, "status": "incomplete", "arguments": '{"q":"his'}
+    ending = {"incomplete": [incomplete_response()], "completed": [completed()], "none": []}
+    data = sse(
+        CREATED, added(0, item), delta(0, '{"q":"his'), item_done(0, cut_item), *ending[terminal]
+    )
+    events, _ = parse(data)
+    [end] = ends(events)
+    assert isinstance(end, CallIncomplete)
+    reason = {"incomplete": "incomplete", "completed": "incomplete", "none": "truncated"}
+    assert (end.reason, end.event_index) == (reason[terminal], 4)  # finish() counts 4 events
+    assert end.call.arguments == '{"q":"his'
+    assert not events[-1].complete  # type: ignore[union-attr]
+
+
+def test_an_unstreamed_incomplete_item_in_the_final_output_is_incomplete() -> None:
+    cut_item = {**fc("fc_1", "call_1", "search"), "status": "incomplete", "arguments": "{"}
+    events, _ = parse(sse(CREATED, completed([cut_item])))
+    [end] = ends(events)
+    assert isinstance(end, CallIncomplete)
+    assert end.reason == "incomplete"
+    assert [e.name for e in events if isinstance(e, CallStarted)] == ["search"]
+
+
+def test_a_ping_with_non_json_data_passes_through_a_responses_stream() -> None:
+    ping = b"event: ping\ndata: 2025-03-03 10:00:15.018262\n\n"
+    data = sse(CREATED, added(0, fc("fc_1", "call_1", "f")), delta(0, "{}"))
+    data += ping + sse(args_done(0, "{}"), completed())
+    events, parser = parse(data, strict=True)
+    assert [(c.call_id, c.arguments, c.complete) for c in parser.calls] == [("call_1", "{}", True)]
+    assert [e.type for e in events if isinstance(e, OtherEvent)] == ["ping"]
+    with pytest.raises(PayloadError):  # on a plain message event it is still bad input
+        parse(sse(CREATED) + b"data: 2025-03-03 10:00:15\n\n", strict=True)
+
+
+def test_split_surrogates_in_responses_deltas_come_back_whole() -> None:
+    high, low = "\\ud83c", "\\udf27"
+    raw = [
+        '{"type":"response.output_text.delta","output_index":0,"delta":"Rain ' + high + '"}',
+        '{"type":"response.output_text.delta","output_index":0,"delta":"' + low + '"}',
+        '{"type":"response.function_call_arguments.delta","output_index":1,"item_id":"fc_1",'
+        '"delta":"{\\"i\\":\\"' + high + '"}',
+        '{"type":"response.function_call_arguments.delta","output_index":1,"item_id":"fc_1",'
+        '"delta":"' + low + '\\"}"}',
+    ]
+    data = sse(CREATED, added(1, fc("fc_1", "call_1", "f")))
+    for payload in raw:
+        kind = json.loads(payload)["type"]
+        data += f"event: {kind}\ndata: {payload}\n\n".encode()
+    done = fc("fc_1", "call_1", "f", '{"i":"\U0001f327"}', status="completed")
+    data += sse(item_done(1, done), completed())
+    _, parser = parse(data, strict=True)  # the item's text equals the joined halves
+    result = fcstream.collect(data)
+    assert result.texts == {0: "Rain \U0001f327"}
+    assert [(c.arguments, c.complete) for c in parser.calls] == [('{"i":"\U0001f327"}', True)]
+    assert result.complete
