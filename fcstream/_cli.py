@@ -118,9 +118,15 @@ class _Parsed:
     def failed(self, lenient: bool) -> bool:
         """Incomplete or erroneous. ``lenient`` forgives bad payloads that were skipped, not
         provider errors, cut calls or a missing end."""
-        if self.done is None or not self.done.complete or self.cut:
+        done = self.done
+        if done is None or self.cut:
             return True
-        return any(not (lenient and isinstance(e, PayloadError)) for e in self.errors)
+        forgiven = lenient and all(isinstance(e, PayloadError) for e in self.errors)
+        if not done.complete:
+            # a skipped payload alone makes a stream incomplete (data was lost); --lenient
+            # forgives that, never a missing end, a provider error or a cut call
+            return not (forgiven and done.status in ("done", "finished", "completed"))
+        return bool(self.errors) and not forgiven
 
 
 def _parse(label: str, data: bytes, api: str) -> _Parsed:

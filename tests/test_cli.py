@@ -196,14 +196,6 @@ BAD_PAYLOAD = (
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "needs a CLI change: StreamDone.complete is now False when a payload was rejected "
-        "(its data is lost), and _Parsed.failed() reads complete=False as failure even with "
-        "--lenient, whose help promises that bad payloads alone do not make the status 1"
-    ),
-)
 def test_bad_payload_reported_with_fields(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
