@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import builtins
 import json as _json
-from typing import Any, Final, Literal, TypeVar
+from typing import Any, ClassVar, Final, Literal, TypeVar
 
 import msgspec
 
@@ -39,18 +39,43 @@ class ArgumentBuffer(list[str]):
     """Fragments appended as they come and joined once, when asked.
 
     ``text += piece`` copies the whole text on every fragment (quadratic). This is a ``list``
-    so that ``append`` is the C method itself, the cheapest O(1) step per delta; ``text()``
-    joins once and keeps the result as the only element, so asking again costs nothing. The
-    join also re-pairs UTF-16 surrogate halves that arrived in separate fragments (see
-    ``_surrogates``): one ``isascii()`` test for ASCII text.
+    so that ``append`` is the C method itself, the cheapest O(1) step per delta. Every
+    ``COMPACT_AT`` fragments the caller folds them into one block (``compact()``): a 4-byte
+    fragment costs ~50 bytes as its own ``str``, so a megabyte of arguments would otherwise
+    hold ~18 MB; with blocks it stays near its own size. ``text()`` joins the blocks once and
+    keeps the result, so asking again costs nothing. The join also re-pairs UTF-16 surrogate
+    halves that arrived in separate fragments (see ``_surrogates``).
     """
 
-    __slots__ = ()
+    __slots__ = ("_blocks",)
+
+    COMPACT_AT: ClassVar[int] = 128
+    """Fragments kept loose before they are folded: one join per 128 appends is O(1) each."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._blocks: list[str] = []
+
+    def add(self, piece: str) -> None:
+        """``append`` plus the compaction check (hot paths inline the two)."""
+        self.append(piece)
+        if len(self) > self.COMPACT_AT:
+            self.compact()
+
+    def compact(self) -> None:
+        """Fold the loose fragments into one block."""
+        self._blocks.append("".join(self))
+        self.clear()
 
     def text(self) -> str:
-        if len(self) == 1:
+        blocks = self._blocks
+        if blocks:
+            blocks.extend(self)
+            self[:] = ("".join(blocks),)
+            self._blocks = []
+        elif len(self) == 1:
             return self[0]
-        if not self:
+        elif not self:
             return ""
         joined = _surrogates.pair("".join(self))
         self[:] = (joined,)

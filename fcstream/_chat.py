@@ -37,6 +37,7 @@ import msgspec
 from . import _surrogates
 from . import _wire_chat as wire
 from ._accumulator import Accumulator
+from ._call import ArgumentBuffer
 from ._errors import ProviderError, excerpt
 from ._events import (
     ArgumentsDelta,
@@ -93,6 +94,7 @@ it. The finish reason itself is always reported as sent."""
 
 _DONE: Final = b"[DONE]"
 _ABSENT: Final = wire.ABSENT
+_COMPACT_AT: Final = ArgumentBuffer.COMPACT_AT
 _DECODE_CHUNK: Final = wire.CHUNK.decode
 
 _BAD: Final[Any] = object()
@@ -267,7 +269,10 @@ class ChatAccumulator(Accumulator):
                         type(args) is str
                     ):
                         if args:
-                            call.args.append(args)
+                            buffer = call.args
+                            buffer.append(args)
+                            if len(buffer) > _COMPACT_AT:
+                                buffer.compact()
                             out.append(ArgumentsDelta(i, c, call.index, args))
                         offset += len(data) + 8
                         continue
@@ -388,7 +393,7 @@ class ChatAccumulator(Accumulator):
                             and (args is None or type(args) is str)
                         ):
                             if args:
-                                call.args.append(args)
+                                call.args.add(args)
                                 out.append(ArgumentsDelta(i, c, call.index, args))
                             continue
                     self._fragment(msg, state, frag, out)
@@ -514,11 +519,11 @@ class ChatAccumulator(Accumulator):
 
         if call.started:
             if args:
-                call.args.append(args)
+                call.args.add(args)
                 out.append(ArgumentsDelta(event_index=msg.index, choice=state.index,
                                           index=call.index, delta=args))
             return
-        call.args.append(args)
+        call.args.add(args)
         if call.name is not None:  # arguments may come before the name (C09): start now
             call.started = True
             out.append(CallStarted(event_index=msg.index, choice=state.index, index=call.index,

@@ -528,14 +528,14 @@ class ResponsesAccumulator(Accumulator):
             )
         if text.startswith(built):
             tail = text[len(built) :]
-            call.args.append(tail)
+            call.args.add(tail)
             if call.started:
                 out.append(
                     ArgumentsDelta(event_index=msg.index, choice=0, index=call.index, delta=tail)
                 )
         else:
             call.args = ArgumentBuffer()
-            call.args.append(text)
+            call.args.add(text)
 
     def _item_text(
         self, msg: SSEMessage, call: _Call, item: wire.Item, out: list[Event]
@@ -590,7 +590,7 @@ class ResponsesAccumulator(Accumulator):
             self._adopt(msg, call, item, name, out)
             text = self._item_text(msg, call, item, out)
             if text and not call.args.size and not call.deltas:
-                call.args.append(text)
+                call.args.add(text)
                 if call.started:
                     out.append(
                         ArgumentsDelta(
@@ -679,7 +679,7 @@ class ResponsesAccumulator(Accumulator):
         piece = event.delta
         if piece:
             call.deltas = True
-            call.args.append(piece)
+            call.args.add(piece)
             if call.started:
                 out.append(
                     ArgumentsDelta(event_index=msg.index, choice=0, index=call.index, delta=piece)

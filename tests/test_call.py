@@ -302,3 +302,16 @@ def test_argument_buffer_many_pieces() -> None:
     for i in range(100_000):
         buffer.append(str(i % 10))
     assert buffer.text() == "0123456789" * 10_000
+
+
+def test_argument_buffer_folds_fragments_into_blocks() -> None:
+    # Memory: thousands of tiny fragments must not stay thousands of str objects.
+    buffer = ArgumentBuffer()
+    pieces = [f"{i % 10}" for i in range(1000)]
+    for piece in pieces:
+        buffer.add(piece)
+    assert len(buffer) <= ArgumentBuffer.COMPACT_AT
+    assert buffer.text() == "".join(pieces)
+    assert buffer.text() == "".join(pieces)  # asking again is the same text
+    buffer.add("x")
+    assert buffer.text() == "".join(pieces) + "x"
