@@ -60,12 +60,11 @@ class Accumulator:
         and keep the rest for later). Subclasses override it with a leaner loop."""
         before = self.problems
         offset = run.offset
-        index = run.index
         for k, data in enumerate(run.payloads):
-            msg = SSEMessage("message", data, run.event_id, run.retry, offset, index + k)
-            offset += len(data) + 8
+            msg = run.message(k, offset)
+            offset += run.size(k)
             if not data or data.isspace():  # `data:` alone: valid SSE, nothing to decode
-                out.append(OtherEvent(msg.index, "message", data))
+                out.append(OtherEvent(msg.index, msg.event, data))
                 continue
             self.handle(msg, out)
             if strict and self.problems != before:

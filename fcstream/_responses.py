@@ -57,12 +57,16 @@ from ._events import (
     Usage,
 )
 from ._open_call import OpenCall
-from ._sse import SSEMessage
+from ._sse import PayloadRun, SSEMessage
 from ._surrogates import view
 
 __all__ = ["ResponsesAccumulator", "expand_parallel"]
 
 _DONE: Final = b"[DONE]"
+_DECODE_DELTA: Final = wire.DELTA.decode
+_ARGS_DELTA: Final = "response.function_call_arguments.delta"
+_TEXT_DELTA: Final = "response.output_text.delta"
+_COMPACT_AT: Final = ArgumentBuffer.COMPACT_AT
 _UNDECODABLE: Final = (msgspec.DecodeError, UnicodeDecodeError)
 """What a decode of untrusted bytes may raise: msgspec reports bad UTF-8 inside a string as
 ``UnicodeDecodeError``, not as a ``DecodeError``."""
@@ -137,6 +141,69 @@ class ResponsesAccumulator(Accumulator):
         }
 
     # -- dispatch ------------------------------------------------------------------------
+
+    def handle_run(self, run: PayloadRun, out: list[Event], strict: bool) -> int:
+        """The hot path: argument and text deltas (nearly every event of a stream) are
+        applied inline when their sequence number follows on and their call is started and
+        still open; every other event, and any doubt, goes through ``handle``, so the result
+        is the same as event by event."""
+        names = run.names
+        if names is None or self._ended:
+            return super().handle_run(run, out, strict)
+        decode = _DECODE_DELTA
+        by_output = self._by_output
+        compact_at = _COMPACT_AT
+        before = self.problems
+        index = run.index
+        offset = run.offset
+        payloads = run.payloads
+        for k, data in enumerate(payloads):
+            name = names[k]
+            size = run.size(k)
+            if name in (_ARGS_DELTA, _TEXT_DELTA):
+                try:
+                    event: wire.Delta | None = decode(data)
+                except (msgspec.DecodeError, UnicodeDecodeError):
+                    event = None
+                if (
+                    event is not None
+                    and event.type == name
+                    and ((seq := event.sequence_number) is None or seq == (self._seq or 0) + 1)
+                    and (seq is None or self._seq is not None)
+                ):
+                    piece = event.delta
+                    if name == _TEXT_DELTA:
+                        if seq is not None:
+                            self._seq = seq
+                        if piece:
+                            out.append(TextDelta(index + k, 0, piece))
+                        offset += size
+                        continue
+                    key = event.output_index
+                    call = by_output.get(key) if key is not None else None
+                    if call is not None and call.started and not call.ended and not call.final:
+                        if seq is not None:
+                            self._seq = seq
+                        if piece:
+                            call.deltas = True
+                            buffer = call.args
+                            buffer.append(piece)
+                            if len(buffer) > compact_at:
+                                buffer.compact()
+                            out.append(ArgumentsDelta(index + k, 0, call.index, piece))
+                        offset += size
+                        continue
+            msg = run.message(k, offset)
+            offset += size
+            if not data or data.isspace():
+                out.append(OtherEvent(msg.index, name, data))
+            else:
+                self.handle(msg, out)
+            if strict and self.problems != before:
+                return k + 1
+            if self._ended and k + 1 < len(payloads):
+                return k + 1 + super().handle_run(run.rest(k + 1), out, strict)
+        return len(payloads)
 
     def handle(self, msg: SSEMessage, out: list[Event]) -> None:
         data = msg.data

@@ -34,6 +34,8 @@ _CR: Final = 0x0D
 _LF: Final = 0x0A
 _COLON: Final = 0x3A
 _SPACE: Final = 0x20
+_NAMES: dict[bytes, str] = {}
+"""``event: NAME`` lines seen by the fast path, decoded once (a stream has a handful)."""
 
 
 class SSEMessage(msgspec.Struct, frozen=True, gc=False):
@@ -75,28 +77,44 @@ class PayloadRun:
     run has index ``index + k`` and starts at byte ``offsets()[k]``.
     """
 
-    __slots__ = ("event_id", "index", "offset", "payloads", "retry")
+    __slots__ = ("event_id", "index", "names", "offset", "payloads", "retry")
 
     def __init__(
-        self, payloads: list[bytes], index: int, offset: int, event_id: str, retry: int | None
+        self,
+        payloads: list[bytes],
+        index: int,
+        offset: int,
+        event_id: str,
+        retry: int | None,
+        names: list[str] | None = None,
     ) -> None:
         self.payloads = payloads
         self.index = index
         self.offset = offset
         self.event_id = event_id
         self.retry = retry
+        self.names = names
+        """Each event's type when the blocks carried ``event:`` lines; ``None``: all
+        ``message``."""
+
+    def size(self, k: int) -> int:
+        """Bytes of block ``k``: ``data: `` + payload + blank line, plus ``event: NAME\n``."""
+        size = len(self.payloads[k]) + 8
+        if self.names is not None:
+            size += len(self.names[k].encode()) + 8
+        return size
 
     def offsets(self) -> list[int]:
-        """Each event's start: ``data: `` (6 bytes) + payload + blank line (2 bytes)."""
         out = []
         offset = self.offset
-        for payload in self.payloads:
+        for k in range(len(self.payloads)):
             out.append(offset)
-            offset += len(payload) + 8
+            offset += self.size(k)
         return out
 
     def message(self, k: int, offset: int) -> SSEMessage:
-        return SSEMessage("message", self.payloads[k], self.event_id, self.retry, offset,
+        name = self.names[k] if self.names is not None else "message"
+        return SSEMessage(name, self.payloads[k], self.event_id, self.retry, offset,
                           self.index + k)
 
     def messages(self) -> list[SSEMessage]:
@@ -104,8 +122,11 @@ class PayloadRun:
 
     def rest(self, k: int) -> PayloadRun:
         """The events from ``k`` on, as a run of their own."""
-        offset = self.offset + sum(map(len, self.payloads[:k])) + 8 * k
-        return PayloadRun(self.payloads[k:], self.index + k, offset, self.event_id, self.retry)
+        offset = self.offset + sum(map(self.size, range(k)))
+        names = self.names[k:] if self.names is not None else None
+        return PayloadRun(
+            self.payloads[k:], self.index + k, offset, self.event_id, self.retry, names
+        )
 
 
 def _expand(items: list[SSEMessage | PayloadRun]) -> list[SSEMessage]:
@@ -239,7 +260,7 @@ class SSEFramer:
                 if data:
                     self._general(data, out)
                 return
-        used = self._split_plain(data, out)
+        used = self._split_plain(data, out) or self._split_named(data, out)
         if used < len(data):
             self._general(data[used:] if used else data, out)
 
@@ -267,6 +288,42 @@ class SSEFramer:
             return 0  # the general loop raises for the oversized event
         out.append(PayloadRun(pieces, self._count, self._base, self._last_id, self._retry))
         self._count += len(pieces)
+        self._base += end + 2
+        return end + 2
+
+    def _split_named(self, data: bytes, out: list[SSEMessage | PayloadRun]) -> int:
+        """The same for blocks of ``event: NAME`` + one ``data:`` line (the Responses API's
+        shape): each block is checked to be exactly those two lines, by counting line feeds
+        and ``\ndata: `` with C-level scans, then split once per block."""
+        if not data.startswith(b"event: "):
+            return 0
+        blocks = data.split(b"\n\n")
+        tail = blocks.pop()
+        count = len(blocks)
+        if not count:
+            return 0
+        end = len(data) - len(tail) - 2
+        if data.count(b"\n", 0, end) != 3 * count - 2 or data.count(b"\ndata: ", 0, end) != count:
+            return 0
+        names: list[str] = []
+        payloads: list[bytes] = []
+        known = _NAMES
+        for block in blocks:
+            head, found, payload = block.partition(b"\ndata: ")
+            if not found or not head.startswith(b"event: "):
+                return 0
+            name = known.get(head)
+            if name is None:
+                name = head[7:].decode("utf-8", "replace") or "message"
+                if len(known) < 256:
+                    known[head] = name
+            names.append(name)
+            payloads.append(payload)
+        if end > self._max and max(map(len, payloads)) > self._max:
+            return 0
+        out.append(PayloadRun(payloads, self._count, self._base, self._last_id, self._retry,
+                              names))
+        self._count += count
         self._base += end + 2
         return end + 2
 

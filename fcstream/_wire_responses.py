@@ -24,6 +24,7 @@ from ._surrogates import view
 __all__ = [
     "ANY",
     "DECODERS",
+    "DELTA",
     "PROBE",
     "ArgumentsDone",
     "Delta",
@@ -189,6 +190,7 @@ class Progress(msgspec.Struct, gc=False):
 _RESPONSE: Final = msgspec.json.Decoder(ResponseEvent)
 _ITEM: Final = msgspec.json.Decoder(ItemEvent)
 _DELTA: Final = msgspec.json.Decoder(Delta)
+DELTA: Final = _DELTA
 _ARGS_DONE: Final = msgspec.json.Decoder(ArgumentsDone)
 _ERROR: Final = msgspec.json.Decoder(ErrorPayload)
 _STR: Final = msgspec.json.Decoder(str)
