@@ -4,7 +4,8 @@ Every candidate takes a :class:`~benchmarks._workloads.Stream` and does what it 
 those bytes; ``calls()`` (untimed) turns its result into comparable calls, so the report can
 check that every candidate rebuilt the same arguments before trusting its time.
 
-- ``fcstream``: ``StreamParser().feed(bytes)`` + ``finish()``, whole and in 1-4 KB chunks.
+- ``fcstream``: ``StreamParser().feed(bytes)`` + ``finish()``: the whole stream in one call, in
+  1-4 KB network chunks, and one event per read (a live stream: each feed pays its fixed cost).
 - ``floor``: the least work that still reads the fields calls are rebuilt from: split lines,
   keep ``data: `` payloads, ``msgspec`` decode into a small view Struct, nothing else. Not a
   parser (no CR, multi-line data or errors): the cost below which no parser can go.
@@ -80,6 +81,15 @@ def _fcstream_chunks(stream: Stream) -> StreamParser:
     return parser
 
 
+def _fcstream_events(stream: Stream) -> StreamParser:
+    parser = StreamParser()
+    feed = parser.feed
+    for chunk in stream.event_reads:
+        feed(chunk)
+    parser.finish()
+    return parser
+
+
 def _fcstream_calls(parser: StreamParser) -> list[CallKey]:
     return [(c.choice, c.index, c.name, c.arguments) for c in parser.calls]
 
@@ -90,11 +100,16 @@ def _fcstream(api: Api) -> list[Candidate | Missing]:
             StreamParser(api="responses")
         except ImportError as exc:
             reason = f"fcstream's Responses parser is not available yet ({exc})"
-            return [Missing("fcstream", reason), Missing("fcstream, 1-4 KB chunks", reason)]
+            return [Missing(name, reason) for name in _FCSTREAM_ROWS]
+    whole, chunks, events = _FCSTREAM_ROWS
     return [
-        Candidate("fcstream", _fcstream_whole, _fcstream_calls, fcstream=True),
-        Candidate("fcstream, 1-4 KB chunks", _fcstream_chunks, _fcstream_calls),
+        Candidate(whole, _fcstream_whole, _fcstream_calls, fcstream=True),
+        Candidate(chunks, _fcstream_chunks, _fcstream_calls),
+        Candidate(events, _fcstream_events, _fcstream_calls),
     ]
+
+
+_FCSTREAM_ROWS = ("fcstream", "fcstream, 1-4 KB chunks", "fcstream, 1 event per read")
 
 
 # -- the floor -----------------------------------------------------------------------------

@@ -38,10 +38,10 @@ class Settings:
 
 
 QUICK = Settings(
-    repeat=2,
+    repeat=5,
     warmup=1,
-    min_run_ns=5_000_000,
-    budget_ns=400_000_000,
+    min_run_ns=10_000_000,
+    budget_ns=300_000_000,
     min_repeat=1,
     sdk_max_events=5_000,
     superlinear_max_events=60_000,

@@ -2,7 +2,8 @@
 
 Recordings are read from ``../shared/corpus`` beside the repository, never copied into it. Each
 stream is kept whole (``data``) and cut once, outside any timing, into network-sized chunks
-(``chunks``: 1-4 KB, fixed seed) for candidates that read like a socket would deliver.
+(``chunks``: 1-4 KB, fixed seed) for candidates that read like a socket would deliver, and
+on demand into one event per read (``event_reads``), as a live stream arrives.
 
 Synthetic streams come from ``fixtures.generate`` (the same generator the tests use), built
 once per process: the 1 MB streams take seconds to generate and several benchmarks share them.
@@ -14,7 +15,7 @@ import random
 import re
 import sys
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -59,6 +60,20 @@ class Stream:
     chunks: tuple[bytes, ...] = field(repr=False)
     events: int  # dispatched SSE events, as the WHATWG rules count them
     arg_bytes: int = 0  # argument bytes of its calls (synthetic streams), for per-byte costs
+
+    @cached_property
+    def event_reads(self) -> tuple[bytes, ...]:
+        """The stream cut after each blank line: one event per read, as a live stream arrives
+        (the model is slower than the network). Built on first use: it doubles the memory."""
+        data = self.data
+        out: list[bytes] = []
+        start = 0
+        while (end := data.find(b"\n\n", start)) >= 0:
+            out.append(data[start : end + 2])
+            start = end + 2
+        if start < len(data):
+            out.append(data[start:])
+        return tuple(out)
 
 
 @dataclass(frozen=True)

@@ -388,6 +388,7 @@ def _error(message: str, kind: str) -> dict[str, Any]:
 
 class _HTTPServer(ThreadingHTTPServer):
     owner: ReplayServer
+    request_queue_size = 1024  # the default backlog of 5 refuses bursts of concurrent clients
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Quiet for network errors (a client that went away); a traceback for anything else."""

@@ -28,8 +28,16 @@ SUMMARY_KEYS = (
 def test_tiny_corpus_run_writes_report(tmp_path: Path) -> None:
     pytest.importorskip("msgspec")
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--tiny", "--only", "corpus",
-         "--out", str(tmp_path), "--quiet"],  # fmt: skip
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "run.py"),
+            "--tiny",
+            "--only",
+            "corpus",
+            "--out",
+            str(tmp_path),
+            "--quiet",
+        ],
         capture_output=True,
         text=True,
         timeout=120,

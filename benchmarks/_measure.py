@@ -1,0 +1,212 @@
+"""Time a list of candidates on one workload and return plain data (the JSON report's rows).
+
+The same rules as ``_report.run_workload`` (which prints the per-issue tables): every candidate
+first runs each stream once, untimed, and its calls are compared with fcstream's; a stream on
+which any candidate fails is left out of every row (and listed), so all rows time the same
+bytes. Capped candidates (the openai SDK, langchain, quadratic ``+=``) are skipped above their
+event cap, with the reason in the row.
+
+Times: ``measure`` from ``_timing`` (warm-up, gc off, loops calibrated). A row keeps every
+run's per-call time; ``median`` is the headline, ``spread`` is (max - min) / median, and ratios
+use each row's best run (the least disturbed estimate on a shared machine).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ._candidates import CallKey, Candidate, Missing
+from ._peers import PEER_ARG_CAPS, PEER_CAPS
+from ._timing import Settings, measure
+from ._workloads import Stream, Workload
+
+__all__ = ["Progress", "sweep_settings", "time_workload"]
+
+
+class Progress:
+    """One line per step on stderr with the elapsed time: a long run shows where it is."""
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.start = time.perf_counter()
+        self.quiet = quiet
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start
+
+    def __call__(self, message: str) -> None:
+        if not self.quiet:
+            print(f"[{self.elapsed():7.1f} s] {message}", file=sys.stderr, flush=True)
+
+
+def sweep_settings(settings: Settings) -> Settings:
+    """Lighter settings for the sweeps: many points, each one cheap; the slope needs the trend."""
+    if settings.name == "quick":
+        return dataclasses.replace(
+            settings,
+            repeat=3,
+            min_run_ns=5_000_000,
+            budget_ns=150_000_000,
+            sdk_max_events=2_000,
+            superlinear_max_events=20_000,
+        )
+    return dataclasses.replace(
+        settings,
+        repeat=5,
+        min_run_ns=20_000_000,
+        budget_ns=2_000_000_000,
+        sdk_max_events=12_000,
+        superlinear_max_events=70_000,
+    )
+
+
+def _cap(cand: Candidate, settings: Settings) -> tuple[int, str] | None:
+    if cand.name in PEER_CAPS:
+        quick, full = PEER_CAPS[cand.name]
+        return (quick if settings.name == "quick" else full), "~0.1-1 ms/event, superlinear"
+    if cand.sdk:
+        return settings.sdk_max_events, "~0.1-0.4 ms/event, superlinear"
+    if cand.superlinear:
+        return settings.superlinear_max_events, "quadratic +="
+    return None
+
+
+def _loop(run: Callable[[Stream], Any], streams: tuple[Stream, ...]) -> Callable[[], None]:
+    def loop() -> None:
+        for stream in streams:
+            run(stream)
+
+    return loop
+
+
+def _finite(x: float | None) -> float | None:
+    return x if x is not None and math.isfinite(x) else None
+
+
+def time_workload(
+    workload: Workload,
+    settings: Settings,
+    cands: list[Candidate | Missing],
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Check, then time, every candidate on ``workload``; the result is JSON-ready."""
+    began = time.perf_counter()
+    rows: list[dict[str, Any]] = []
+    runnable: list[tuple[Candidate, dict[str, Any]]] = []
+    calls: dict[str, dict[str, list[CallKey] | None]] = {}
+    failures: dict[str, dict[str, str]] = {}
+    largest = max((s.events for s in workload.streams), default=0)
+    for cand in cands:
+        if isinstance(cand, Missing):
+            rows.append({"name": cand.name, "status": f"MISSING: {cand.reason}", "role": "peer"})
+            continue
+        role = (
+            "fcstream"
+            if cand.fcstream
+            else "floor"
+            if cand.floor
+            else "sdk"
+            if cand.sdk
+            else "fcstream-variant"
+            if cand.name.startswith("fcstream")
+            else "peer"
+        )
+        row: dict[str, Any] = {"name": cand.name, "role": role, "status": ""}
+        rows.append(row)
+        cap = _cap(cand, settings)
+        arg_cap = PEER_ARG_CAPS.get(cand.name)
+        if arg_cap is not None:
+            limit = arg_cap[0] if settings.name == "quick" else arg_cap[1]
+            biggest = max((s.arg_bytes for s in workload.streams), default=0)
+            if biggest > limit:
+                row["status"] = (
+                    f"skipped: {biggest:,} argument bytes in one stream > {limit:,} "
+                    f"({settings.name} mode; re-parses partial JSON on every chunk)"
+                )
+                continue
+        if cap is not None and largest > cap[0]:
+            row["status"] = (
+                f"skipped: {largest:,} events in one stream > {cap[0]:,} "
+                f"({settings.name} mode; {cap[1]})"
+            )
+            continue
+        got: dict[str, list[CallKey] | None] = {}
+        failed: dict[str, str] = {}
+        for stream in workload.streams:
+            try:
+                result = cand.run(stream)
+                got[stream.name] = cand.calls(result) if cand.calls is not None else None
+            except Exception as exc:  # a candidate's crash is a finding, reported
+                failed[stream.name] = f"{type(exc).__name__}: {exc}"[:160]
+        if failed and len(failed) == len(workload.streams):
+            row["status"] = f"ERROR on every stream: {next(iter(failed.values()))}"
+            continue
+        calls[cand.name], failures[cand.name] = got, failed
+        runnable.append((cand, row))
+
+    excluded: dict[str, str] = {}
+    for name, failed in failures.items():
+        for stream_name, error in failed.items():
+            excluded.setdefault(stream_name, f"{name}: {error}")
+    timed = workload.without(set(excluded)) if excluded else workload
+
+    ref = next((c.name for c, _ in runnable if c.fcstream), None)
+    for cand, row in runnable:
+        if cand.calls is None:
+            row["check"] = "-"
+        elif ref is None or cand.name == ref:
+            row["check"] = "ref" if cand.name == ref else "?"
+        else:
+            bad = [s.name for s in timed.streams if calls[cand.name][s.name] != calls[ref][s.name]]
+            row["check"] = f"DIFFERS on {len(bad)}/{len(timed.streams)}" if bad else "ok"
+            if bad:
+                row["differs_on"] = bad[:10]
+
+    events, nbytes = timed.events, timed.nbytes
+    for cand, row in runnable:
+        if not timed.streams:
+            row["status"] = "no stream left after exclusions"
+            continue
+        timing = measure(_loop(cand.run, timed.streams), settings)
+        med = timing.median_ns
+        row.update(
+            times_ns=[round(t) for t in timing.times_ns],
+            best_ns=timing.best_ns,
+            median_ns=med,
+            spread=(max(timing.times_ns) - min(timing.times_ns)) / med if med else 0.0,
+            runs=timing.runs,
+            us_per_event=med / events / 1000 if events else None,
+            ns_per_byte=med / nbytes if nbytes else None,
+            best_us_per_event=timing.best_ns / events / 1000 if events else None,
+        )
+    floor = next((r for r in rows if r.get("role") == "floor" and "best_ns" in r), None)
+    fc = next((r for r in rows if r.get("role") == "fcstream" and "best_ns" in r), None)
+    for row in rows:
+        if "best_ns" not in row:
+            continue
+        row["x_floor"] = _finite(row["best_ns"] / floor["best_ns"]) if floor else None
+        row["over_fcstream"] = _finite(row["best_ns"] / fc["best_ns"]) if fc else None
+    out = {
+        "name": workload.name,
+        "api": workload.api,
+        "streams": len(timed.streams),
+        "events": events,
+        "bytes": nbytes,
+        "arg_bytes": timed.arg_bytes,
+        "excluded": excluded,
+        "rows": rows,
+        "seconds": round(time.perf_counter() - began, 2),
+    }
+    if progress is not None:
+        fc_us = f", fcstream {fc['us_per_event']:.2f} us/event" if fc else ""
+        progress(f"  {workload.name}: {events:,} events{fc_us} ({out['seconds']:.1f} s)")
+    return out
+
+
+def median(values: list[float]) -> float | None:
+    return statistics.median(values) if values else None
