@@ -27,6 +27,13 @@ from benchmarks._timing import Settings, settings_from_argv
 from benchmarks._workloads import KB, MB, Api, parallel, single_call
 
 SIZES = (KB, 10 * KB, 100 * KB, MB)
+_SHORT = {
+    "fcstream, 1-4 KB chunks": "fc 1-4 KB reads",
+    "fcstream, 1 event per read": "fc 1 event/read",
+    "floor (split + msgspec view)": "floor",
+    "floor + accumulate": "floor + acc",
+    "naive json.loads + str +=": "naive +=",
+}
 
 
 def _sweep(
@@ -37,7 +44,7 @@ def _sweep(
     out: Callable[[str], None],
 ) -> None:
     names = [r.name for r in results[0][1].rows]
-    short = {n: n.split(" (")[0].replace(", 1-4 KB chunks", " chunked") for n in names}
+    short = {n: _SHORT.get(n, n.split(" (")[0]) for n in names}
     out("")
     out(f"-- {title}: {unit}; last column: largest / smallest --")
     out(f"   {'workload':<34}" + "".join(f"{short[n][:16]:>17}" for n in names))
