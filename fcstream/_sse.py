@@ -245,21 +245,22 @@ class SSEFramer:
         return out
 
     def _fast(self, data: bytes, out: list[SSEMessage | PayloadRun]) -> None:
-        """Bytes at a block boundary: complete a waiting partial event through the general
-        loop, then split the plain events straight out of ``data`` (no copy into the buffer),
-        and leave what follows them to the general loop."""
+        """Bytes at a block boundary: split the plain events straight out of ``data`` (no
+        copy into the buffer) and leave what follows them to the general loop. A partial event
+        waiting in the buffer (no line of it read yet) is put in front of ``data`` once this
+        chunk completes it, so a network read gives one run, not a run and a stray event;
+        while it is still incomplete the buffer keeps growing (each byte searched once)."""
         buf = self._buf
         if buf:
             cut = 1 if buf[-1] == _LF and data[0] == _LF else data.find(b"\n\n") + 2
             if cut <= 1 and not (cut == 1 and data[0] == _LF):
                 self._general(data, out)  # the waiting event is still not complete
                 return
-            self._general(data[:cut], out)
-            data = data[cut:]
-            if self._buf or self._parts or not data:
-                if data:
-                    self._general(data, out)
-                return
+            pos = self._pos
+            data = bytes(buf[pos:]) + data
+            self._base += pos
+            buf.clear()
+            self._pos = self._scan = self._block_start = 0
         used = self._split_plain(data, out) or self._split_named(data, out)
         if used < len(data):
             self._general(data[used:] if used else data, out)
