@@ -232,8 +232,6 @@ class SSEFramer:
                 type(data) is bytes
                 and self._bom_done
                 and not self._cr_mode
-                and not self._parts
-                and self._block_start == self._pos
                 and data.find(b"\r") < 0
             ):
                 self._fast(data, out)
@@ -245,22 +243,26 @@ class SSEFramer:
         return out
 
     def _fast(self, data: bytes, out: list[SSEMessage | PayloadRun]) -> None:
-        """Bytes at a block boundary: split the plain events straight out of ``data`` (no
-        copy into the buffer) and leave what follows them to the general loop. A partial event
-        waiting in the buffer (no line of it read yet) is put in front of ``data`` once this
-        chunk completes it, so a network read gives one run, not a run and a stray event;
-        while it is still incomplete the buffer keeps growing (each byte searched once)."""
+        """Split the plain events straight out of ``data`` (no copy into the buffer) and leave
+        what follows them to the general loop. The open block waiting in the buffer is put in
+        front of ``data`` once this chunk completes it (found by ``\n\n``), so a network read
+        gives one run, not a run and a stray event; while it is still incomplete the buffer
+        keeps growing (each byte searched once)."""
         buf = self._buf
         if buf:
             cut = 1 if buf[-1] == _LF and data[0] == _LF else data.find(b"\n\n") + 2
             if cut <= 1 and not (cut == 1 and data[0] == _LF):
                 self._general(data, out)  # the waiting event is still not complete
                 return
-            pos = self._pos
-            data = bytes(buf[pos:]) + data
-            self._base += pos
+            # the open block is read again from its first byte (the buffer keeps it from
+            # _block_start): its fields so far are dropped and come back with the rest
+            start = self._block_start
+            data = bytes(buf[start:]) + data
+            self._base += start
             buf.clear()
-            self._pos = self._scan = self._block_start = 0
+            self._pos = self._scan = self._block_start = self._block_bytes = 0
+            self._parts = []
+            self._event = ""
         used = self._split_plain(data, out) or self._split_named(data, out)
         if used < len(data):
             self._general(data[used:] if used else data, out)
