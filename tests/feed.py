@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
 
 import fcstream
-from fcstream import ArgumentsDelta, Event, StreamParser, ToolCall
+from fcstream import ArgumentsDelta, Event, PayloadError, StreamParser, ToolCall
 
 
 def normalize(events: Iterable[Event]) -> list[Event]:
@@ -57,3 +60,40 @@ def split_at(data: bytes, cuts: Iterable[int]) -> list[bytes]:
 
 def byte_by_byte(data: bytes) -> list[bytes]:
     return [data[i : i + 1] for i in range(len(data))]
+
+
+def load_fixture(path: Path) -> tuple[bytes, dict[str, Any]]:
+    """A fixture stream and its ``.expected.json`` sidecar."""
+    sidecar = path.with_name(path.name.removesuffix(".sse") + ".expected.json")
+    return path.read_bytes(), json.loads(sidecar.read_text(encoding="utf-8"))
+
+
+def lenient(data: bytes, api: Any = "chat") -> tuple[list[Event], list[ToolCall]]:
+    """The whole stream in lenient mode: (events, calls)."""
+    parser = StreamParser(api, strict=False)
+    events = parser.feed(data)
+    events += parser.finish()
+    return events, parser.calls
+
+
+def strict(data: bytes, api: Any = "chat") -> tuple[list[Event], list[PayloadError], StreamParser]:
+    """Strict mode: every raised error, and the events each one carries, collected."""
+    parser = StreamParser(api, strict=True)
+    events: list[Event] = []
+    raised: list[PayloadError] = []
+    chunks = [data]
+    while True:
+        try:
+            events += parser.feed(chunks.pop() if chunks else b"")
+        except PayloadError as exc:
+            raised.append(exc)
+            events += exc.events
+            continue
+        if not chunks:
+            break
+    try:
+        events += parser.finish()
+    except PayloadError as exc:
+        raised.append(exc)
+        events += exc.events
+    return events, raised, parser

@@ -9,7 +9,6 @@ first test checks the committed files still match it.
 from __future__ import annotations
 
 import importlib.util
-import json
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,6 @@ from fcstream import (
     PayloadError,
     SSEFramer,
     StreamDone,
-    StreamParser,
     StreamStarted,
     ToolCall,
     Usage,
@@ -35,44 +33,10 @@ from fcstream import (
 from fcstream._result import Collector
 
 from .conftest import FIXTURES
+from .feed import lenient, load_fixture, strict
 
 QUIRKS = FIXTURES / "quirks"
 PATHS = sorted(QUIRKS.glob("chat-*.sse")) + sorted(QUIRKS.glob("sse-*.sse"))
-
-
-def load(path: Path) -> tuple[bytes, dict[str, Any]]:
-    sidecar = path.with_name(path.name.removesuffix(".sse") + ".expected.json")
-    return path.read_bytes(), json.loads(sidecar.read_text(encoding="utf-8"))
-
-
-def lenient(data: bytes, api: Any = "chat") -> tuple[list[Event], list[ToolCall]]:
-    parser = StreamParser(api, strict=False)
-    events = parser.feed(data)
-    events += parser.finish()
-    return events, parser.calls
-
-
-def strict(data: bytes, api: Any = "chat") -> tuple[list[Event], list[PayloadError], StreamParser]:
-    """Feed in strict mode, collecting every raised error and the events each one carries."""
-    parser = StreamParser(api, strict=True)
-    events: list[Event] = []
-    raised: list[PayloadError] = []
-    chunks = [data]
-    while True:
-        try:
-            events += parser.feed(chunks.pop() if chunks else b"")
-        except PayloadError as exc:
-            raised.append(exc)
-            events += exc.events
-            continue
-        if not chunks:
-            break
-    try:
-        events += parser.finish()
-    except PayloadError as exc:
-        raised.append(exc)
-        events += exc.events
-    return events, raised, parser
 
 
 def ids(paths: list[Path]) -> list[str]:
@@ -94,7 +58,7 @@ def test_fixtures_match_their_generator() -> None:
 
 
 def test_every_quirk_has_a_fixture() -> None:
-    quirks = {load(p)[1]["quirk"] for p in PATHS}
+    quirks = {load_fixture(p)[1]["quirk"] for p in PATHS}
     wanted = {f"C{n:02d}" for n in range(1, 25)} | {f"S{n:02d}" for n in range(1, 10)}
     wanted |= {"F1", "F3"}
     assert wanted - {"S08"} <= quirks  # S08 is HTTP-level: the adapters' tests
@@ -102,7 +66,7 @@ def test_every_quirk_has_a_fixture() -> None:
 
 @pytest.mark.parametrize("path", PATHS, ids=ids(PATHS))
 def test_lenient(path: Path) -> None:
-    data, expected = load(path)
+    data, expected = load_fixture(path)
     events, calls = lenient(data, expected["api"])
     check(events, calls, expected)
     assert lenient(data, "auto") == (events, calls)  # detection picks chat for all of these
@@ -110,7 +74,7 @@ def test_lenient(path: Path) -> None:
 
 @pytest.mark.parametrize("path", PATHS, ids=ids(PATHS))
 def test_strict(path: Path) -> None:
-    data, expected = load(path)
+    data, expected = load_fixture(path)
     lenient_events, lenient_calls = lenient(data, expected["api"])
     events, raised, parser = strict(data, expected["api"])
 

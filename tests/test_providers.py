@@ -44,7 +44,7 @@ from fcstream import (
 from fcstream._result import Collector
 
 from .conftest import FIXTURES
-from .feed import byte_by_byte, feed_all, split_at
+from .feed import byte_by_byte, feed_all, lenient, load_fixture, split_at, strict
 
 PROVIDERS = FIXTURES / "providers"
 PATHS = sorted(PROVIDERS.glob("*.sse"))
@@ -70,41 +70,6 @@ EXPLICIT_API = _params(PATHS, {k: v for k, v in KNOWN.items() if k not in AUTO_O
 PLAIN = _params(PATHS, {})
 
 
-def load(path: Path) -> tuple[bytes, dict[str, Any]]:
-    sidecar = path.with_name(path.name.removesuffix(".sse") + ".expected.json")
-    return path.read_bytes(), json.loads(sidecar.read_text(encoding="utf-8"))
-
-
-def lenient(data: bytes, api: Any) -> tuple[list[Event], list[ToolCall]]:
-    parser = StreamParser(api, strict=False)
-    events = parser.feed(data)
-    events += parser.finish()
-    return events, parser.calls
-
-
-def strict(data: bytes, api: Any) -> tuple[list[Event], list[PayloadError], StreamParser]:
-    """Strict mode: collect every raised error and the events each one carries."""
-    parser = StreamParser(api, strict=True)
-    events: list[Event] = []
-    raised: list[PayloadError] = []
-    chunks = [data]
-    while True:
-        try:
-            events += parser.feed(chunks.pop() if chunks else b"")
-        except PayloadError as exc:
-            raised.append(exc)
-            events += exc.events
-            continue
-        if not chunks:
-            break
-    try:
-        events += parser.finish()
-    except PayloadError as exc:
-        raised.append(exc)
-        events += exc.events
-    return events, raised, parser
-
-
 def test_fixtures_match_their_generator() -> None:
     spec = importlib.util.spec_from_file_location("make_providers", FIXTURES / "make_providers.py")
     assert spec is not None
@@ -124,7 +89,7 @@ def test_fixtures_match_their_generator() -> None:
 
 @pytest.mark.parametrize("path", CASES)
 def test_lenient(path: Path) -> None:
-    data, expected = load(path)
+    data, expected = load_fixture(path)
     events, calls = lenient(data, expected["api"])
     check(events, calls, expected)
     assert lenient(data, "auto") == (events, calls)  # detection picks the right API
@@ -132,7 +97,7 @@ def test_lenient(path: Path) -> None:
 
 @pytest.mark.parametrize("path", EXPLICIT_API)
 def test_strict(path: Path) -> None:
-    data, expected = load(path)
+    data, expected = load_fixture(path)
     lenient_events, lenient_calls = lenient(data, expected["api"])
     events, raised, parser = strict(data, expected["api"])
     wanted = [e for e in expected["errors"] if e["kind"] != "ProviderError"]
@@ -157,7 +122,7 @@ def test_strict(path: Path) -> None:
 
 @pytest.mark.parametrize("path", CASES)
 def test_collect(path: Path) -> None:
-    data, expected = load(path)
+    data, expected = load_fixture(path)
     result = collect(data, strict=False)
     assert result.api == expected["api"]
     assert [summary(c) for c in result.calls] == [want_summary(w) for w in expected["calls"]]
@@ -182,7 +147,7 @@ def test_collect(path: Path) -> None:
 
 @pytest.mark.parametrize("path", PLAIN)
 def test_rechunking_is_invisible(path: Path) -> None:
-    data, expected = load(path)
+    data, expected = load_fixture(path)
     whole = feed_all([data], api=expected["api"])
     assert feed_all(byte_by_byte(data), api=expected["api"]) == whole
     rng = random.Random(path.name)
@@ -194,7 +159,7 @@ def test_rechunking_is_invisible(path: Path) -> None:
 @pytest.mark.parametrize("path", PLAIN)
 def test_acollect_over_chunks_matches_collect(path: Path) -> None:
     """The async route over an async byte iterator (random chunk sizes) agrees with collect()."""
-    data, _ = load(path)
+    data, _ = load_fixture(path)
     rng = random.Random(path.name + "async")
     pieces = split_at(data, [rng.randrange(len(data) + 1) for _ in range(8)])
 
@@ -208,7 +173,7 @@ def test_acollect_over_chunks_matches_collect(path: Path) -> None:
 @pytest.mark.parametrize("path", PLAIN)
 def test_framed_events_give_the_same_calls(path: Path) -> None:
     """The httpx-sse / SDK route (``feed_event``) reaches the same calls and end."""
-    data, expected = load(path)
+    data, expected = load_fixture(path)
     events, calls = lenient(data, expected["api"])
     framer = SSEFramer()
     parser = StreamParser(expected["api"], strict=False)
@@ -241,7 +206,7 @@ CONSERVATION_GAPS: dict[str, str] = {}
 def test_nothing_is_silently_dropped(path: Path) -> None:
     """Every argument fragment and text delta sent (outside rejected payloads) ends up in a
     call, the text, the reasoning, or an error's data, in order."""
-    data, expected = load(path)
+    data, expected = load_fixture(path)
     events, calls = lenient(data, expected["api"])
     rejected = {e["event_index"] for e in expected["errors"] if e["kind"] == "PayloadError"}
     sent = (sent_chat if expected["api"] == "chat" else sent_responses)(data, rejected)
@@ -499,7 +464,7 @@ def sent_responses(data: bytes, rejected: set[int]) -> dict[str, dict[int, str]]
 
 
 def test_tgi_object_tool_calls_are_rebuilt() -> None:
-    data, _ = load(PROVIDERS / "tgi-legacy-tool-calls-object.sse")
+    data, _ = load_fixture(PROVIDERS / "tgi-legacy-tool-calls-object.sse")
     _, calls = lenient(data, "chat")
     assert [(c.name, c.arguments) for c in calls] == [
         ("get_current_weather", '{"location":"Paris"}')
