@@ -273,20 +273,24 @@ class SSEFramer:
         the last plain event belongs to a ``\n\ndata: `` separator."""
         if not data.startswith(b"data: "):
             return 0
-        pieces = data.split(b"\n\ndata: ")
-        last = pieces[-1]
-        close = last.find(b"\n\n")
-        if close >= 0:
-            end = len(data) - len(last) + close
-            pieces[-1] = last[:close]
-        elif len(pieces) > 1:
-            end = len(data) - len(last) - 8
-            pieces.pop()
+        end = data.find(b"\n")
+        if end == len(data) - 2 and data[-1] == _LF:  # exactly one event: a live read's shape
+            pieces = [data[6:end]]
         else:
-            return 0
-        if data.count(b"\n", 0, end) != 2 * (len(pieces) - 1):
-            return 0
-        pieces[0] = pieces[0][6:]
+            pieces = data.split(b"\n\ndata: ")
+            last = pieces[-1]
+            close = last.find(b"\n\n")
+            if close >= 0:
+                end = len(data) - len(last) + close
+                pieces[-1] = last[:close]
+            elif len(pieces) > 1:
+                end = len(data) - len(last) - 8
+                pieces.pop()
+            else:
+                return 0
+            if data.count(b"\n", 0, end) != 2 * (len(pieces) - 1):
+                return 0
+            pieces[0] = pieces[0][6:]
         if end > self._max and max(map(len, pieces)) > self._max:
             return 0  # the general loop raises for the oversized event
         out.append(PayloadRun(pieces, self._count, self._base, self._last_id, self._retry))
