@@ -239,23 +239,31 @@ class ChatAccumulator(Accumulator):
                 and len(choices) == 1
                 and (delta := (choice := choices[0]).delta) is not None
                 and choice.finish_reason is None
-                and not delta.reasoning_content
-                and not delta.reasoning
-                and not delta.refusal
                 and (state := states.get(c := choice.index)) is not None
             ):
                 fragments = delta.tool_calls
                 content = delta.content
                 if fragments is None:
-                    # function_call: the legacy functions API (rare), read by _choice
-                    if type(content) is str and delta.function_call is None:
+                    # function_call: the legacy functions API (rare), read by _choice. The
+                    # texts in _texts' order; CHUNK reads content only as a string.
+                    if delta.function_call is None:
+                        if delta.reasoning_content:
+                            out.append(ReasoningDelta(i, c, delta.reasoning_content,
+                                                      "reasoning_content"))
+                        if delta.reasoning:
+                            out.append(ReasoningDelta(i, c, delta.reasoning, "reasoning"))
                         if content:
                             out.append(TextDelta(i, c, content))
+                        if delta.refusal:
+                            out.append(RefusalDelta(i, c, delta.refusal))
                         offset += len(data) + 8
                         continue
                 elif (
                     len(fragments) == 1
                     and not content
+                    and not delta.reasoning_content
+                    and not delta.reasoning
+                    and not delta.refusal
                     and (frag := fragments[0]).id is None
                     and (fn := frag.function) is not None
                     and fn.name is None

@@ -17,6 +17,8 @@ is amortised O(1) per byte. Payloads stay ``bytes``: msgspec decodes them withou
 from __future__ import annotations
 
 import re
+from itertools import repeat
+from operator import itemgetter
 from typing import Final
 
 import msgspec
@@ -34,8 +36,29 @@ _CR: Final = 0x0D
 _LF: Final = 0x0A
 _COLON: Final = 0x3A
 _SPACE: Final = 0x20
+_FAST_RETRIES: Final = 8
+"""How many times one read goes back to the split after a block it could not take. Each retry
+copies the rest of the read, so a bound keeps a read of many odd blocks linear; comments and
+keep-alives between runs of plain events take a few."""
 _NAMES: dict[bytes, str] = {}
 """``event: NAME`` lines seen by the fast path, decoded once (a stream has a handful)."""
+
+
+_AFTER_DATA: Final = itemgetter(slice(6, None))
+"""``line[6:]`` as a C-level callable for ``map``: the payload of a ``data: `` line."""
+
+
+def _named_prefix(heads: list[bytes], datas: list[bytes], names: list[str | None]) -> int:
+    """How many blocks from the start are ``event: NAME`` + ``data: X``; fills the names not
+    yet cached (the cache keeps up to 256: a stream has a handful)."""
+    for k, (head, line) in enumerate(zip(heads, datas, strict=True)):
+        if not (head.startswith(b"event: ") and line.startswith(b"data: ")):
+            return k
+        if names[k] is None:
+            name = names[k] = head[7:].decode("utf-8", "replace") or "message"
+            if len(_NAMES) < 256:
+                _NAMES[head] = name
+    return len(heads)
 
 
 class SSEMessage(msgspec.Struct, frozen=True, gc=False):
@@ -243,11 +266,13 @@ class SSEFramer:
         return out
 
     def _fast(self, data: bytes, out: list[SSEMessage | PayloadRun]) -> None:
-        """Split the plain events straight out of ``data`` (no copy into the buffer) and leave
-        what follows them to the general loop. The open block waiting in the buffer is put in
-        front of ``data`` once this chunk completes it (found by ``\n\n``), so a network read
-        gives one run, not a run and a stray event; while it is still incomplete the buffer
-        keeps growing (each byte searched once)."""
+        """Split the plain events straight out of ``data`` (no copy into the buffer). A block
+        the split cannot take (a comment, an ``id:`` line) goes alone to the general loop and
+        the split resumes after it, up to ``_FAST_RETRIES`` times per read; then the general
+        loop takes the rest. The open block waiting in the buffer is put in front of ``data``
+        once this chunk completes it (found by ``\n\n``), so a network read gives one run,
+        not a run and a stray event; while it is still incomplete the buffer keeps growing
+        (each byte searched once)."""
         buf = self._buf
         if buf:
             cut = 1 if buf[-1] == _LF and data[0] == _LF else data.find(b"\n\n") + 2
@@ -263,9 +288,29 @@ class SSEFramer:
             self._pos = self._scan = self._block_start = self._block_bytes = 0
             self._parts = []
             self._event = ""
-        used = self._split_plain(data, out) or self._split_named(data, out)
-        if used < len(data):
-            self._general(data[used:] if used else data, out)
+        retries = _FAST_RETRIES
+        while True:
+            used = self._split_plain(data, out) or self._split_named(data, out)
+            if used == len(data):
+                return
+            # the blocks the split does not take (comments, ``id:`` lines, empty data
+            # lines...) go to the general loop, up to the next block that starts like a
+            # plain one; then the split is tried again on the rest
+            pos = used
+            while (end := data.find(b"\n\n", pos)) >= 0:
+                pos = end + 2
+                if data.startswith(b"data: ", pos) or data.startswith(b"event: ", pos):
+                    break
+            if pos == used or not retries:
+                data = data[used:]
+                break
+            retries -= 1
+            self._general(data[used:pos], out)
+            data = data[pos:]
+            if self._buf or not data:
+                break
+        if data:
+            self._general(data, out)
 
     def _split_plain(self, data: bytes, out: list[SSEMessage | PayloadRun]) -> int:
         """The plain ``data: X\n\n`` events at the start of ``data`` as one run; returns the
@@ -300,39 +345,32 @@ class SSEFramer:
 
     def _split_named(self, data: bytes, out: list[SSEMessage | PayloadRun]) -> int:
         """The same for blocks of ``event: NAME`` + one ``data:`` line (the Responses API's
-        shape): each block is checked to be exactly those two lines, by counting line feeds
-        and ``\ndata: `` with C-level scans, then split once per block."""
+        shape). One split at LF (the cheapest byte pass) gives lines in threes: the name, the
+        data, the blank line; the run ends at the first block of another shape."""
         if not data.startswith(b"event: "):
             return 0
-        blocks = data.split(b"\n\n")
-        tail = blocks.pop()
-        count = len(blocks)
-        if not count:
+        lines = data.split(b"\n")
+        count = (len(lines) - 1) // 3  # blocks whose blank line is there
+        blanks = lines[2 : 3 * count : 3]
+        if blanks.count(b"") != count:  # a block of another shape: the run stops before it
+            count = next(k for k, blank in enumerate(blanks) if blank)
+        heads = lines[0 : 3 * count : 3]
+        datas = lines[1 : 3 * count : 3]
+        names: list[str | None] = list(map(_NAMES.get, heads))  # only valid heads are cached
+        if None in names or not all(map(bytes.startswith, datas, repeat(b"data: "))):
+            count = _named_prefix(heads, datas, names)
+            del heads[count:], datas[count:], names[count:]
+        payloads = list(map(_AFTER_DATA, datas))
+        used = sum(map(len, heads)) + sum(map(len, datas)) + 3 * count
+        if not payloads:
             return 0
-        end = len(data) - len(tail) - 2
-        if data.count(b"\n", 0, end) != 3 * count - 2 or data.count(b"\ndata: ", 0, end) != count:
-            return 0
-        names: list[str] = []
-        payloads: list[bytes] = []
-        known = _NAMES
-        for block in blocks:
-            head, found, payload = block.partition(b"\ndata: ")
-            if not found or not head.startswith(b"event: "):
-                return 0
-            name = known.get(head)
-            if name is None:
-                name = head[7:].decode("utf-8", "replace") or "message"
-                if len(known) < 256:
-                    known[head] = name
-            names.append(name)
-            payloads.append(payload)
-        if end > self._max and max(map(len, payloads)) > self._max:
+        if used > self._max and max(map(len, payloads)) > self._max:
             return 0
         out.append(PayloadRun(payloads, self._count, self._base, self._last_id, self._retry,
-                              names))
+                              names))  # type: ignore[arg-type]  # no None left
         self._count += count
-        self._base += end + 2
-        return end + 2
+        self._base += used
+        return used
 
     def _general(self, data: bytes | bytearray | memoryview, out: list[SSEMessage | PayloadRun]
                  ) -> None:
