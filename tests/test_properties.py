@@ -253,6 +253,29 @@ def test_framer_matches_the_whatwg_reference(data: bytes, cuts: list[int]) -> No
     assert data.endswith(rest.data)
 
 
+block_shapes = st.sampled_from([
+    b"data: {}\n\n",
+    b"event: response.x\ndata: {}\n\n",
+    b": keep-alive\n\n",
+    b"id: 7\ndata: {}\n\n",
+    b"data: a\ndata: b\n\n",
+    b"event: e\ndata: {}\nid: 8\n\n",
+    b"\n",
+])
+
+
+@given(blocks=st.lists(block_shapes, min_size=1, max_size=60), cuts=cut_lists)
+def test_reads_mixing_block_shapes_match_the_reference(blocks: list[bytes], cuts: list[int]
+                                                       ) -> None:
+    """Reads where plain runs, named runs and blocks the fast split cannot take alternate,
+    more often than the framer goes back to the split in one read."""
+    data = b"".join(blocks)
+    whole = frame([data])
+    assert [(m.event, m.data, m.id, m.retry) for m in whole[0]] == whatwg(data)
+    assert frame(split_at(data, [c % (len(data) + 1) for c in cuts])) == whole
+    assert frame(byte_by_byte(data)) == whole
+
+
 # chat chunks: a small vocabulary so fragments collide, calls interleave, choices finish
 arguments = st.sampled_from(['{"a":', "1}", "", "{}", '"\u00e9"', "0"])
 first_fragments = st.builds(
