@@ -59,10 +59,8 @@ class Accumulator:
         only when ``strict`` and one of them made a report, so the parser can raise after it
         and keep the rest for later). Subclasses override it with a leaner loop."""
         before = self.problems
-        offset = run.offset
         for k, data in enumerate(run.payloads):
-            msg = run.message(k, offset)
-            offset += run.size(k)
+            msg = run.message(k)
             if not data or data.isspace():  # `data:` alone: valid SSE, nothing to decode
                 out.append(OtherEvent(msg.index, msg.event, data))
                 continue

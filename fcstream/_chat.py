@@ -53,6 +53,9 @@ from ._events import (
 )
 from ._open_call import OpenCall
 from ._sse import PayloadRun, SSEMessage, Unterminated
+from ._template import ERRORS as template_errors
+from ._template import STRING as template_string
+from ._template import Template, make
 
 __all__ = ["ChatAccumulator"]
 
@@ -96,6 +99,65 @@ _DONE: Final = b"[DONE]"
 _ABSENT: Final = wire.ABSENT
 _COMPACT_AT: Final = ArgumentBuffer.COMPACT_AT
 _DECODE_CHUNK: Final = wire.CHUNK.decode
+
+_ARGUMENTS: Final = "arguments"
+_CONTENT: Final = "content"
+_REFUSAL: Final = "refusal"
+_TEMPLATES: Final = 4
+"""Templates kept per stream: text, reasoning and a few parallel calls."""
+_BUILDS: Final = 8
+"""Template builds a stream gets before they must pay off (each costs ~3 decodes)."""
+_PAYOFF: Final = 4
+_KEYS: Final = {
+    _CONTENT: b'"content":',
+    "reasoning_content": b'"reasoning_content":',
+    "reasoning": b'"reasoning":',
+    _REFUSAL: b'"refusal":',
+    _ARGUMENTS: b'"arguments":',
+}
+
+
+def _delta_of(chunk: Any) -> Any:
+    choices = chunk.choices
+    return choices[0].delta if choices and len(choices) == 1 else None
+
+
+def _reader(field: str) -> Any:
+    def read(chunk: Any) -> Any:
+        delta = _delta_of(chunk)
+        return getattr(delta, field, None) if delta is not None else None
+    return read
+
+
+def _read_arguments(chunk: Any) -> Any:
+    delta = _delta_of(chunk)
+    if delta is None or not delta.tool_calls or len(delta.tool_calls) != 1:
+        return None
+    fn = delta.tool_calls[0].function
+    return fn.arguments if fn is not None else None
+
+
+_READERS: Final = {
+    _CONTENT: _reader("content"),
+    "reasoning_content": _reader("reasoning_content"),
+    "reasoning": _reader("reasoning"),
+    _REFUSAL: _reader("refusal"),
+    _ARGUMENTS: _read_arguments,
+}
+
+
+def _text_kind(delta: wire.Delta) -> str | None:
+    """The one text field a delta carries, ``None`` when it carries none or several."""
+    found = None
+    for kind, value in ((_CONTENT, delta.content), ("reasoning_content",
+                        delta.reasoning_content), ("reasoning", delta.reasoning),
+                        (_REFUSAL, delta.refusal)):
+        if value:
+            if found is not None:
+                return None
+            found = kind
+    return found
+
 
 _BAD: Final[Any] = object()
 """What ``_load`` returns for kept raw JSON that is not valid UTF-8."""
@@ -145,6 +207,10 @@ class ChatAccumulator(Accumulator):
         super().__init__()
         self._choices: dict[int, _Choice] = {}
         self._done = False
+        self._templates: list[Template] = []
+        self._template_builds = 0
+        self._template_hits = 0
+        self._learning = True
 
     # -- messages ------------------------------------------------------------------------
 
@@ -221,10 +287,48 @@ class ChatAccumulator(Accumulator):
         states = self._choices
         before = self.problems
         index = run.index
-        offset = run.offset
         payloads = run.payloads
+        templates = self._templates
+        string = template_string
+        hits = 0
         for k, data in enumerate(payloads):
             i = index + k
+            text = None
+            for template in templates:  # a payload like one seen before: only its text is read
+                if data.startswith(template.head) and data.endswith(template.tail):
+                    if template.simple and len(data) >= template.size:
+                        try:
+                            text = string(data[template.start : len(data) - template.cut])
+                        except template_errors:
+                            text = None
+                    else:
+                        text = template.read(data)
+                    break
+            if text is not None:
+                kind, c, key = template.tag
+                if kind is _ARGUMENTS:
+                    live = states[c]
+                    call = live.last if key is None else live.by_index.get(key)
+                    if call is not None and call.started and not call.ended:
+                        if text:
+                            buffer = call.args
+                            buffer.append(text)
+                            if len(buffer) > _COMPACT_AT:
+                                buffer.compact()
+                            out.append(ArgumentsDelta(i, c, call.index, text))
+                        hits += 1
+                        continue
+                    # else the full path says what is wrong
+                else:
+                    if text:
+                        if kind is _CONTENT:
+                            out.append(TextDelta(i, c, text))
+                        elif kind is _REFUSAL:
+                            out.append(RefusalDelta(i, c, text))
+                        else:
+                            out.append(ReasoningDelta(i, c, text, kind))
+                    hits += 1
+                    continue
             try:
                 chunk: wire.ChatChunk | None = decode(data)
             except (msgspec.DecodeError, UnicodeDecodeError):
@@ -256,7 +360,9 @@ class ChatAccumulator(Accumulator):
                             out.append(TextDelta(i, c, content))
                         if delta.refusal:
                             out.append(RefusalDelta(i, c, delta.refusal))
-                        offset += len(data) + 8
+                        if self._learning:
+                            self._learn(data, _text_kind(delta), c, None, hits)
+                            hits = 0
                         continue
                 elif (
                     len(fragments) == 1
@@ -282,10 +388,11 @@ class ChatAccumulator(Accumulator):
                             if len(buffer) > _COMPACT_AT:
                                 buffer.compact()
                             out.append(ArgumentsDelta(i, c, call.index, args))
-                        offset += len(data) + 8
+                        if self._learning:
+                            self._learn(data, _ARGUMENTS, c, key, hits)
+                            hits = 0
                         continue
-            msg = SSEMessage("message", data, run.event_id, run.retry, offset, i)
-            offset += len(data) + 8
+            msg = run.message(k)
             if chunk is None:
                 if not data or data.isspace():
                     out.append(OtherEvent(i, "message", data))
@@ -294,10 +401,32 @@ class ChatAccumulator(Accumulator):
             else:
                 self._apply(msg, chunk, out)
             if strict and self.problems != before:
+                self._template_hits += hits
                 return k + 1
             if self._ended and k + 1 < len(payloads):  # [DONE] mid-run: the rest is reported
                 return k + 1 + super().handle_run(run.rest(k + 1), out, strict)
+        self._template_hits += hits
         return len(payloads)
+
+    def _learn(self, data: bytes, kind: str | None, c: int, key: int | None, hits: int) -> None:
+        """Make a template from a payload the hot path just applied (it missed the templates
+        there are). Builds cost ~3 decodes each: after ``_BUILDS`` of them, a stream goes on
+        learning only while its templates are read at least ``_PAYOFF`` times per build."""
+        self._template_hits += hits
+        if self._template_builds >= _BUILDS and (
+            self._template_hits < _PAYOFF * self._template_builds
+        ):
+            self._learning = False
+            return
+        if kind is None:
+            return
+        self._template_builds += 1
+        tag = (kind, c, key)
+        template = make(data, _KEYS[kind], _DECODE_CHUNK, _READERS[kind], tag)
+        if template is not None:
+            templates = self._templates
+            templates[:] = [t for t in templates if t.tag != tag][: _TEMPLATES - 1]
+            templates.insert(0, template)
 
     def _apply(
         self, msg: SSEMessage, chunk: wire.ChatChunk | wire.LooseChatChunk, out: list[Event]

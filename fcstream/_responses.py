@@ -155,11 +155,9 @@ class ResponsesAccumulator(Accumulator):
         compact_at = _COMPACT_AT
         before = self.problems
         index = run.index
-        offset = run.offset
         payloads = run.payloads
         for k, data in enumerate(payloads):
             name = names[k]
-            size = run.size(k)
             if name in (_ARGS_DELTA, _TEXT_DELTA):
                 try:
                     event: wire.Delta | None = decode(data)
@@ -177,7 +175,6 @@ class ResponsesAccumulator(Accumulator):
                             self._seq = seq
                         if piece:
                             out.append(TextDelta(index + k, 0, piece))
-                        offset += size
                         continue
                     key = event.output_index
                     call = by_output.get(key) if key is not None else None
@@ -191,10 +188,8 @@ class ResponsesAccumulator(Accumulator):
                             if len(buffer) > compact_at:
                                 buffer.compact()
                             out.append(ArgumentsDelta(index + k, 0, call.index, piece))
-                        offset += size
                         continue
-            msg = run.message(k, offset)
-            offset += size
+            msg = run.message(k)
             if not data or data.isspace():
                 out.append(OtherEvent(msg.index, name, data))
             else:

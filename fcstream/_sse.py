@@ -100,7 +100,7 @@ class PayloadRun:
     run has index ``index + k`` and starts at byte ``offsets()[k]``.
     """
 
-    __slots__ = ("event_id", "index", "names", "offset", "payloads", "retry")
+    __slots__ = ("_offsets", "event_id", "index", "names", "offset", "payloads", "retry")
 
     def __init__(
         self,
@@ -119,24 +119,32 @@ class PayloadRun:
         self.names = names
         """Each event's type when the blocks carried ``event:`` lines; ``None``: all
         ``message``."""
+        self._offsets: list[int] | None = None
 
     def size(self, k: int) -> int:
         """Bytes of block ``k``: ``data: `` + payload + blank line, plus ``event: NAME\n``."""
         size = len(self.payloads[k]) + 8
         if self.names is not None:
-            size += len(self.names[k].encode()) + 8
+            size += _name_size(self.names[k]) + 8
         return size
 
     def offsets(self) -> list[int]:
-        out = []
-        offset = self.offset
-        for k in range(len(self.payloads)):
-            out.append(offset)
-            offset += self.size(k)
-        return out
+        """Where each block starts, worked out once, when first asked: the hot paths need a
+        block's offset only to report it."""
+        offsets = self._offsets
+        if offsets is None:
+            offsets = self._offsets = []
+            offset = self.offset
+            for k in range(len(self.payloads)):
+                offsets.append(offset)
+                offset += self.size(k)
+        return offsets
 
-    def message(self, k: int, offset: int) -> SSEMessage:
+    def message(self, k: int, offset: int | None = None) -> SSEMessage:
+        """Event ``k`` as a message (``offset``: its start, when the caller knows it)."""
         name = self.names[k] if self.names is not None else "message"
+        if offset is None:
+            offset = self.offsets()[k]
         return SSEMessage(name, self.payloads[k], self.event_id, self.retry, offset,
                           self.index + k)
 
@@ -150,6 +158,18 @@ class PayloadRun:
         return PayloadRun(
             self.payloads[k:], self.index + k, offset, self.event_id, self.retry, names
         )
+
+
+_NAME_SIZES: dict[str, int] = {}
+
+
+def _name_size(name: str) -> int:
+    size = _NAME_SIZES.get(name)
+    if size is None:
+        size = len(name.encode())
+        if len(_NAME_SIZES) < 256:
+            _NAME_SIZES[name] = size
+    return size
 
 
 def _expand(items: list[SSEMessage | PayloadRun]) -> list[SSEMessage]:

@@ -1,0 +1,168 @@
+"""Payload templates: read a streamed delta without decoding the bytes it repeats.
+
+A server streams the same JSON again and again with only the delta's text changed: ``id``,
+``model``, ``created``, the choice and the call index are byte for byte what the previous payload
+said. A :class:`Template` keeps that payload's bytes around one string value (the *slot*) and
+reads a new payload by checking it starts and ends with the same bytes, then decoding only the
+slot's string token.
+
+Why this is exact, not a guess: a JSON string token ends at its first unescaped quote, so if
+``head + token + tail`` is the new payload and ``token`` decodes as one JSON string (msgspec
+checks the escapes, the UTF-8 and that nothing follows the closing quote), the payload is the
+template's JSON with that one value replaced. Its full decode would give the template's fields
+and the new text. Anything else -- a different ``created``, another call index, a finish reason,
+a quote inside the slot that is not escaped -- fails the match, and the payload takes the full
+decode. A template is only made from a payload whose full decode was checked, and a probe (the
+same bytes with another value in the slot) proves the slot is the field read (see
+:func:`make`). Servers that vary another field on every payload (OpenAI's ``obfuscation``
+padding) get a second, skipped slot: it must still decode as a string, and the probe proves
+nothing read depends on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Final
+
+import msgspec
+
+__all__ = ["ERRORS", "SKIPPED_KEYS", "STRING", "Template", "make"]
+
+SKIPPED_KEYS: Final = (b'"obfuscation":',)
+"""Keys whose string value may change on every payload without mattering to fcstream."""
+
+STRING: Final = msgspec.json.Decoder(str).decode
+_PROBE: Final = b'"\\u0001fcstream probe\\u0002"'
+_PROBE_TEXT: Final = "\x01fcstream probe\x02"
+ERRORS: Final = (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError)
+"""What decoding a token that is not one JSON string raises."""
+
+
+_NEVER: Final = b"\x00"
+"""A head no payload starts with (payloads reaching a template start with ``{``)."""
+
+
+class Template:
+    """One payload's bytes around its slot. :meth:`read` gives the slot's text for a payload of
+    the same shape, ``None`` for any other payload. ``tag`` is what the owner needs to apply the
+    text (the field, the choice, the call index): it holds for every payload matched.
+
+    A template is checked the first time a payload matches it, not when it is made: servers
+    that change other bytes on every payload (log probabilities, counters) make templates that
+    never match, and those cost two slices. A template that fails the check never matches.
+
+    The attributes are public for a hot loop that inlines :meth:`read` when ``simple`` (checked,
+    no skipped slot): ``head``/``tail`` must match, then ``payload[start : len(payload) - cut]``
+    is the token, valid when ``len(payload) >= size``."""
+
+    __slots__ = ("_check", "cut", "gap", "head", "simple", "size", "start", "tag", "tail")
+
+    def __init__(
+        self, head: bytes, tail: bytes, gap: bytes | None, tag: Any,
+        check: Callable[[], bool],
+    ) -> None:
+        self.head = head  # up to and including the slot's opening quote
+        self.tail = tail  # from the slot's closing quote (or the skipped slot's) to the end
+        self.gap = gap  # slot's closing quote .. skipped slot's opening quote, or None
+        self.simple = False  # until checked
+        self.start = len(head) - 1
+        self.cut = len(tail) - 1
+        self.size = len(head) + len(tail)
+        self.tag = tag
+        self._check: Callable[[], bool] | None = check
+
+    def read(self, payload: bytes) -> str | None:
+        if not (payload.startswith(self.head) and payload.endswith(self.tail)):
+            return None
+        if self._check is not None:
+            ok = self._check()
+            self._check = None
+            if not ok:
+                self.head = _NEVER
+                return None
+            self.simple = self.gap is None
+        if len(payload) < self.size:
+            return None  # head and tail overlap: not this shape
+        stop = len(payload) - self.cut  # just after the closing quote
+        gap = self.gap
+        if gap is not None:
+            at = payload.find(gap, self.start + 1, stop)
+            if at < 0:
+                return None
+            try:
+                STRING(payload[at + len(gap) - 1 : stop])  # the skipped value: a string
+            except ERRORS:
+                return None
+            stop = at + 1
+        try:
+            return STRING(payload[self.start : stop])
+        except ERRORS:
+            return None
+
+
+def _string_end(data: bytes, start: int) -> int:
+    """Index of the quote closing the string token that opens at ``start``, or -1."""
+    at = start + 1
+    while True:
+        at = data.find(b'"', at)
+        if at < 0:
+            return -1
+        slashes = 0
+        while data[at - 1 - slashes] == 0x5C:  # backslash
+            slashes += 1
+        if slashes % 2 == 0:
+            return at
+        at += 1
+
+
+def _slot(data: bytes, key: bytes) -> tuple[int, int] | None:
+    """Where the string value of the only ``key`` in ``data`` starts and ends (the quotes)."""
+    if data.count(key) != 1:
+        return None
+    start = data.find(key) + len(key)
+    if data[start : start + 1] != b'"':
+        return None
+    end = _string_end(data, start)
+    return None if end < 0 else (start, end)
+
+
+def make(
+    data: bytes,
+    key: bytes,
+    decode: Callable[[bytes], Any],
+    read: Callable[[Any], Any],
+    tag: Any,
+) -> Template | None:
+    """A template for payloads like ``data`` with the string value of ``key`` left open, or
+    ``None`` when ``data`` does not allow one. ``decode`` is the owner's full decoder and
+    ``read`` picks, from its result, the value the slot must be: the check (run at the first
+    match) decodes probes to prove the slot is that value and a skipped slot changes nothing
+    decoded."""
+    slot = _slot(data, key)
+    if slot is None:
+        return None
+    start, end = slot
+    skip: tuple[int, int] | None = None
+    for skipped in SKIPPED_KEYS:
+        if skipped in data:
+            skip = _slot(data, skipped)
+            if skip is None or skip[0] < end:
+                return None  # skipped slots are supported after the text slot only
+            break
+
+    def check() -> bool:
+        try:
+            probe = decode(data[:start] + _PROBE + data[end + 1 :])
+            if read(probe) != _PROBE_TEXT:
+                return False
+            if skip is not None:
+                moved = decode(data[: skip[0]] + _PROBE + data[skip[1] + 1 :])
+                if moved != decode(data):
+                    return False
+        except ERRORS:
+            return False
+        return True
+
+    if skip is None:
+        return Template(data[: start + 1], data[end:], None, tag, check)
+    return Template(data[: start + 1], data[skip[1] :], data[end : skip[0] + 1], tag, check)
