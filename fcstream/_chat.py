@@ -211,6 +211,7 @@ class ChatAccumulator(Accumulator):
         self._template_builds = 0
         self._template_hits = 0
         self._learning = True
+        self._last_tag: tuple[str, int, int | None] | None = None
 
     # -- messages ------------------------------------------------------------------------
 
@@ -289,6 +290,7 @@ class ChatAccumulator(Accumulator):
         index = run.index
         payloads = run.payloads
         templates = self._templates
+        chunk: wire.ChatChunk | None
         string = template_string
         hits = 0
         for k, data in enumerate(payloads):
@@ -329,10 +331,13 @@ class ChatAccumulator(Accumulator):
                             out.append(ReasoningDelta(i, c, text, kind))
                     hits += 1
                     continue
-            try:
-                chunk: wire.ChatChunk | None = decode(data)
-            except (msgspec.DecodeError, UnicodeDecodeError):
+            if len(data) < 16:  # [DONE], or a payload too short to be a chunk worth a shortcut
                 chunk = None
+            else:
+                try:
+                    chunk = decode(data)
+                except (msgspec.DecodeError, UnicodeDecodeError):
+                    chunk = None
             if (
                 chunk is not None
                 and self._started
@@ -410,18 +415,22 @@ class ChatAccumulator(Accumulator):
 
     def _learn(self, data: bytes, kind: str | None, c: int, key: int | None, hits: int) -> None:
         """Make a template from a payload the hot path just applied (it missed the templates
-        there are). Builds cost ~3 decodes each: after ``_BUILDS`` of them, a stream goes on
-        learning only while its templates are read at least ``_PAYOFF`` times per build."""
+        there are), once a second payload of the same shape comes in a row. A template's first
+        match costs ~3 decodes (its check): after ``_BUILDS`` builds, a stream goes on learning
+        only while its templates are read at least ``_PAYOFF`` times per build."""
         self._template_hits += hits
+        if kind is None:
+            return
+        tag = (kind, c, key)
+        if tag != self._last_tag:  # one payload of a shape is no run yet: wait for a second
+            self._last_tag = tag
+            return
         if self._template_builds >= _BUILDS and (
             self._template_hits < _PAYOFF * self._template_builds
         ):
             self._learning = False
             return
-        if kind is None:
-            return
         self._template_builds += 1
-        tag = (kind, c, key)
         template = make(data, _KEYS[kind], _DECODE_CHUNK, _READERS[kind], tag)
         if template is not None:
             templates = self._templates

@@ -216,9 +216,21 @@ class StreamParser:
                     if acc.problems != before:
                         self._raise_first_error(out, start)
                     continue
+                msg = item.message(0, item.offset)
+                data = msg.data
+                if data and not data.isspace():
+                    start = len(out)
+                    acc = self._detect(msg, out)
+                    if acc is not None:  # the accumulator takes the whole run, this one too
+                        pending.appendleft(item)
+                        continue
+                    if len(item.payloads) > 1:
+                        pending.appendleft(item.rest(1))
+                    if strict:
+                        self._raise_first_error(out, start)
+                    continue  # passed through or reported by _detect
                 if len(item.payloads) > 1:  # the API is decided by the first payload alone
                     pending.appendleft(item.rest(1))
-                msg = item.message(0, item.offset)
             else:
                 msg = item  # type: ignore[assignment]
             data = msg.data

@@ -17,8 +17,9 @@ is amortised O(1) per byte. Payloads stay ``bytes``: msgspec decodes them withou
 from __future__ import annotations
 
 import re
-from itertools import repeat
-from operator import itemgetter
+from collections.abc import Iterable
+from itertools import accumulate, repeat
+from operator import add, itemgetter
 from typing import Final
 
 import msgspec
@@ -133,11 +134,11 @@ class PayloadRun:
         block's offset only to report it."""
         offsets = self._offsets
         if offsets is None:
-            offsets = self._offsets = []
-            offset = self.offset
-            for k in range(len(self.payloads)):
-                offsets.append(offset)
-                offset += self.size(k)
+            sizes: Iterable[int] = map((8).__add__, map(len, self.payloads))
+            if self.names is not None:
+                sizes = map(add, sizes, map((8).__add__, map(_name_size, self.names)))
+            offsets = self._offsets = list(accumulate(sizes, initial=self.offset))
+            offsets.pop()  # where the block after the run starts
         return offsets
 
     def message(self, k: int, offset: int | None = None) -> SSEMessage:
@@ -149,7 +150,7 @@ class PayloadRun:
                           self.index + k)
 
     def messages(self) -> list[SSEMessage]:
-        return [self.message(k, off) for k, off in enumerate(self.offsets())]
+        return [self.message(k, offset) for k, offset in enumerate(self.offsets())]
 
     def rest(self, k: int) -> PayloadRun:
         """The events from ``k`` on, as a run of their own."""
