@@ -101,7 +101,8 @@ class _Call(OpenCall):
         self.cut_short = False
 
 
-Handler = Callable[[SSEMessage, str, Any, list[Event]], None]
+Handler = Callable[["ResponsesAccumulator", SSEMessage, str, Any, list[Event]], None]
+"""An event handler, called unbound: one table for every accumulator, none built per stream."""
 
 
 class ResponsesAccumulator(Accumulator):
@@ -120,25 +121,6 @@ class ResponsesAccumulator(Accumulator):
         self._by_call_id: dict[str, _Call] = {}
         self._last: _Call | None = None
         self._seq: int | None = None
-        self._handlers: dict[str, Handler] = {
-            "response.created": self._on_started,
-            "response.in_progress": self._on_started,
-            "response.queued": self._on_started,
-            "response.completed": self._on_completed,
-            "response.incomplete": self._on_cut_response,
-            "response.failed": self._on_cut_response,
-            "response.output_item.added": self._on_item,
-            "response.output_item.done": self._on_item,
-            "response.function_call_arguments.delta": self._on_delta,
-            "response.custom_tool_call_input.delta": self._on_delta,
-            "response.function_call_arguments.done": self._on_arguments_done,
-            "response.custom_tool_call_input.done": self._on_arguments_done,
-            "response.output_text.delta": self._on_text,
-            "response.refusal.delta": self._on_text,
-            "response.reasoning_summary_text.delta": self._on_text,
-            "response.reasoning_text.delta": self._on_text,
-            "error": self._on_error,
-        }
 
     # -- dispatch ------------------------------------------------------------------------
 
@@ -264,7 +246,7 @@ class ResponsesAccumulator(Accumulator):
             name = kind
         if not probed:
             self._check_sequence(msg, event.sequence_number, out)
-        self._handlers[name](msg, name, event, out)
+        _HANDLERS[name](self, msg, name, event, out)
 
     def _second_chance(
         self, msg: SSEMessage, name: str, exc: msgspec.ValidationError, out: list[Event]
@@ -857,3 +839,24 @@ def expand_parallel(call: ToolCall) -> list[ToolCall]:
             )
         )
     return calls
+
+
+_HANDLERS: Final[dict[str, Handler]] = {
+    "response.created": ResponsesAccumulator._on_started,
+    "response.in_progress": ResponsesAccumulator._on_started,
+    "response.queued": ResponsesAccumulator._on_started,
+    "response.completed": ResponsesAccumulator._on_completed,
+    "response.incomplete": ResponsesAccumulator._on_cut_response,
+    "response.failed": ResponsesAccumulator._on_cut_response,
+    "response.output_item.added": ResponsesAccumulator._on_item,
+    "response.output_item.done": ResponsesAccumulator._on_item,
+    "response.function_call_arguments.delta": ResponsesAccumulator._on_delta,
+    "response.custom_tool_call_input.delta": ResponsesAccumulator._on_delta,
+    "response.function_call_arguments.done": ResponsesAccumulator._on_arguments_done,
+    "response.custom_tool_call_input.done": ResponsesAccumulator._on_arguments_done,
+    "response.output_text.delta": ResponsesAccumulator._on_text,
+    "response.refusal.delta": ResponsesAccumulator._on_text,
+    "response.reasoning_summary_text.delta": ResponsesAccumulator._on_text,
+    "response.reasoning_text.delta": ResponsesAccumulator._on_text,
+    "error": ResponsesAccumulator._on_error,
+}

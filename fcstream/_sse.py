@@ -342,6 +342,8 @@ class SSEFramer:
         end = data.find(b"\n")
         if end == len(data) - 2 and data[-1] == _LF:  # exactly one event: a live read's shape
             pieces = [data[6:end]]
+        elif end < 0 or data[end + 1 : end + 2] != b"\n":
+            return 0  # the first block is not plain: no split of the whole read for nothing
         else:
             pieces = data.split(b"\n\ndata: ")
             last = pieces[-1]
@@ -370,6 +372,11 @@ class SSEFramer:
         data, the blank line; the run ends at the first block of another shape."""
         if not data.startswith(b"event: "):
             return 0
+        second = data.find(b"\n") + 1
+        third = data.find(b"\n", second)
+        if not (second and data.startswith(b"data: ", second) and data[third + 1 : third + 2]
+                == b"\n"):
+            return 0  # the first block is not event + data: no split of the whole read
         lines = data.split(b"\n")
         count = (len(lines) - 1) // 3  # blocks whose blank line is there
         blanks = lines[2 : 3 * count : 3]
