@@ -56,10 +56,18 @@ def _named_prefix(heads: list[bytes], datas: list[bytes], names: list[str | None
         if not (head.startswith(b"event: ") and line.startswith(b"data: ")):
             return k
         if names[k] is None:
-            name = names[k] = head[7:].decode("utf-8", "replace") or "message"
-            if len(_NAMES) < 256:
-                _NAMES[head] = name
+            names[k] = _name_of(head)
     return len(heads)
+
+
+def _name_of(head: bytes) -> str:
+    """The event type of an ``event: NAME`` line, decoded once per name (up to 256 kept)."""
+    name = _NAMES.get(head)
+    if name is None:
+        name = head[7:].decode("utf-8", "replace") or "message"
+        if len(_NAMES) < 256:
+            _NAMES[head] = name
+    return name
 
 
 class SSEMessage(msgspec.Struct, frozen=True, gc=False):
@@ -377,6 +385,14 @@ class SSEFramer:
         if not (second and data.startswith(b"data: ", second) and data[third + 1 : third + 2]
                 == b"\n"):
             return 0  # the first block is not event + data: no split of the whole read
+        if third + 2 == len(data):  # exactly one block: a live read's shape
+            if third - second - 6 > self._max:
+                return 0  # the general loop raises for the oversized event
+            out.append(PayloadRun([data[second + 6 : third]], self._count, self._base,
+                                  self._last_id, self._retry, [_name_of(data[: second - 1])]))
+            self._count += 1
+            self._base += len(data)
+            return len(data)
         lines = data.split(b"\n")
         count = (len(lines) - 1) // 3  # blocks whose blank line is there
         blanks = lines[2 : 3 * count : 3]
