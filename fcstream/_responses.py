@@ -67,6 +67,8 @@ _DECODE_DELTA: Final = wire.DELTA.decode
 _ARGS_DELTA: Final = "response.function_call_arguments.delta"
 _TEXT_DELTA: Final = "response.output_text.delta"
 _COMPACT_AT: Final = ArgumentBuffer.COMPACT_AT
+_INLINE: Final = frozenset({_ARGS_DELTA, _TEXT_DELTA})
+"""The events the hot path applies inline."""
 _UNDECODABLE: Final = (msgspec.DecodeError, UnicodeDecodeError)
 """What a decode of untrusted bytes may raise: msgspec reports bad UTF-8 inside a string as
 ``UnicodeDecodeError``, not as a ``DecodeError``."""
@@ -134,27 +136,26 @@ class ResponsesAccumulator(Accumulator):
             return super().handle_run(run, out, strict)
         decode = _DECODE_DELTA
         by_output = self._by_output
-        compact_at = _COMPACT_AT
         before = self.problems
         index = run.index
         payloads = run.payloads
-        for k, data in enumerate(payloads):
-            name = names[k]
-            if name in (_ARGS_DELTA, _TEXT_DELTA):
+        last = self._seq  # kept in a local; written back before anything else reads it
+        k = -1
+        for data, name in zip(payloads, names, strict=True):
+            k += 1
+            if name in _INLINE:
                 try:
                     event: wire.Delta | None = decode(data)
                 except (msgspec.DecodeError, UnicodeDecodeError):
                     event = None
-                if (
-                    event is not None
-                    and event.type == name
-                    and ((seq := event.sequence_number) is None or seq == (self._seq or 0) + 1)
-                    and (seq is None or self._seq is not None)
+                if event is not None and event.type == name and (
+                    (seq := event.sequence_number) is None
+                    or (last is not None and seq == last + 1)
                 ):
                     piece = event.delta
                     if name == _TEXT_DELTA:
                         if seq is not None:
-                            self._seq = seq
+                            last = seq
                         if piece:
                             out.append(TextDelta(index + k, 0, piece))
                         continue
@@ -162,24 +163,27 @@ class ResponsesAccumulator(Accumulator):
                     call = by_output.get(key) if key is not None else None
                     if call is not None and call.started and not call.ended and not call.final:
                         if seq is not None:
-                            self._seq = seq
+                            last = seq
                         if piece:
                             call.deltas = True
                             buffer = call.args
                             buffer.append(piece)
-                            if len(buffer) > compact_at:
+                            if len(buffer) > _COMPACT_AT:
                                 buffer.compact()
                             out.append(ArgumentsDelta(index + k, 0, call.index, piece))
                         continue
+            self._seq = last
             msg = run.message(k)
             if not data or data.isspace():
                 out.append(OtherEvent(msg.index, name, data))
             else:
                 self.handle(msg, out)
+            last = self._seq
             if strict and self.problems != before:
                 return k + 1
             if self._ended and k + 1 < len(payloads):
                 return k + 1 + super().handle_run(run.rest(k + 1), out, strict)
+        self._seq = last
         return len(payloads)
 
     def handle(self, msg: SSEMessage, out: list[Event]) -> None:
