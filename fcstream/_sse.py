@@ -311,7 +311,9 @@ class SSEFramer:
             # the open block is read again from its first byte (the buffer keeps it from
             # _block_start): its fields so far are dropped and come back with the rest
             start = self._block_start
-            data = bytes(buf[start:]) + data
+            del buf[:start]
+            buf += data
+            data = bytes(buf)  # one copy of the open block, not three (a 1 MB event counts)
             self._base += start
             buf.clear()
             self._pos = self._scan = self._block_start = self._block_bytes = 0

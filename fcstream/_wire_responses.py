@@ -45,13 +45,13 @@ def raw_text(raw: msgspec.Raw) -> tuple[str | None, bool]:
     (an object, a number) kept as its exact JSON text; ``(None, True)`` when absent or null."""
     if not len(raw):
         return None, True
-    value = bytes(raw)
-    if value == b"null":
+    value = memoryview(raw)  # no copy: closing events carry the whole arguments
+    if len(value) == 4 and value.tobytes() == b"null":
         return None, True
-    if value[:1] == b'"':
+    if value[0] == 0x22:  # a quote: a JSON string
         text: str = view(_STR, value)  # may raise UnicodeDecodeError for bad UTF-8
         return text, True
-    return value.decode("utf-8", "replace"), False
+    return str(value, "utf-8", "replace"), False
 
 
 class Probe(msgspec.Struct, gc=False):
