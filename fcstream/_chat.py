@@ -103,11 +103,13 @@ _DECODE_CHUNK: Final = wire.CHUNK.decode
 _ARGUMENTS: Final = "arguments"
 _CONTENT: Final = "content"
 _REFUSAL: Final = "refusal"
-_TEMPLATES: Final = 4
-"""Templates kept per stream: text, reasoning and a few parallel calls."""
+_TEMPLATES: Final = 8
+"""Templates kept per stream: text, reasoning and the calls of up to eight interleaved choices."""
 _BUILDS: Final = 8
 """Template builds a stream gets before they must pay off (each costs ~3 decodes)."""
 _PAYOFF: Final = 4
+_SHAPES: Final = 256
+"""Shapes (field, choice, call index) remembered before any template is made for them."""
 _KEYS: Final = {
     _CONTENT: b'"content":',
     "reasoning_content": b'"reasoning_content":',
@@ -211,7 +213,7 @@ class ChatAccumulator(Accumulator):
         self._template_builds = 0
         self._template_hits = 0
         self._learning = True
-        self._last_tag: tuple[str, int, int | None] | None = None
+        self._shapes: set[tuple[str, int, int | None]] = set()
 
     # -- messages ------------------------------------------------------------------------
 
@@ -415,15 +417,17 @@ class ChatAccumulator(Accumulator):
 
     def _learn(self, data: bytes, kind: str | None, c: int, key: int | None, hits: int) -> None:
         """Make a template from a payload the hot path just applied (it missed the templates
-        there are), once a second payload of the same shape comes in a row. A template's first
-        match costs ~3 decodes (its check): after ``_BUILDS`` builds, a stream goes on learning
-        only while its templates are read at least ``_PAYOFF`` times per build."""
+        there are), from the second payload of a shape (choices interleave theirs). A
+        template's first match costs ~3 decodes (its check): after ``_BUILDS`` builds, a stream
+        goes on learning only while its templates are read ``_PAYOFF`` times per build."""
         self._template_hits += hits
         if kind is None:
             return
         tag = (kind, c, key)
-        if tag != self._last_tag:  # one payload of a shape is no run yet: wait for a second
-            self._last_tag = tag
+        seen = self._shapes
+        if tag not in seen:  # one payload of a shape is no run yet: wait for a second
+            if len(seen) < _SHAPES:
+                seen.add(tag)
             return
         if self._template_builds >= _BUILDS and (
             self._template_hits < _PAYOFF * self._template_builds

@@ -295,13 +295,15 @@ class SSEFramer:
         return out
 
     def _fast(self, data: bytes, out: list[SSEMessage | PayloadRun]) -> None:
-        """Split the plain events straight out of ``data`` (no copy into the buffer). A block
-        the split cannot take (a comment, an ``id:`` line) goes alone to the general loop and
-        the split resumes after it, up to ``_FAST_RETRIES`` times per read; then the general
-        loop takes the rest. The open block waiting in the buffer is put in front of ``data``
-        once this chunk completes it (found by ``\n\n``), so a network read gives one run,
-        not a run and a stray event; while it is still incomplete the buffer keeps growing
-        (each byte searched once)."""
+        """Split the plain events straight out of ``data`` (no copy into the buffer). Blocks
+        the split cannot take (comments, ``id:`` lines) go to the general loop up to the next
+        block that starts like a plain one, and the split resumes there, up to
+        ``_FAST_RETRIES`` times per read; then the general loop takes the rest.
+
+        The open block waiting in the buffer is put in front of ``data`` once this chunk
+        completes it (found by ``\n\n``), so a network read gives one run, not a run and a
+        stray event; while it is still incomplete the buffer keeps growing (each byte searched
+        once)."""
         buf = self._buf
         if buf:
             cut = 1 if buf[-1] == _LF and data[0] == _LF else data.find(b"\n\n") + 2

@@ -38,8 +38,9 @@ ERRORS: Final = (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeErro
 """What decoding a token that is not one JSON string raises."""
 
 
-_NEVER: Final = b"\x00"
-"""A head no payload starts with (payloads reaching a template start with ``{``)."""
+_NEVER: Final = b"\x00fcstream: failed its check"
+"""The head of a template that failed its check: the hot loop's ``startswith`` turns it down
+(``read`` itself refuses every payload once the check failed)."""
 
 
 class Template:
@@ -55,7 +56,9 @@ class Template:
     no skipped slot): ``head``/``tail`` must match, then ``payload[start : len(payload) - cut]``
     is the token, valid when ``len(payload) >= size``."""
 
-    __slots__ = ("_check", "cut", "gap", "head", "simple", "size", "start", "tag", "tail")
+    __slots__ = (
+        "_check", "_failed", "cut", "gap", "head", "simple", "size", "start", "tag", "tail",
+    )
 
     def __init__(
         self, head: bytes, tail: bytes, gap: bytes | None, tag: Any,
@@ -69,15 +72,19 @@ class Template:
         self.cut = len(tail) - 1
         self.size = len(head) + len(tail)
         self.tag = tag
-        self._check: Callable[[], bool] | None = check
+        self._check: Callable[[], bool] | None = check  # None once run
+        self._failed = False
 
     def read(self, payload: bytes) -> str | None:
         if not (payload.startswith(self.head) and payload.endswith(self.tail)):
             return None
-        if self._check is not None:
-            ok = self._check()
+        if self._failed:
+            return None
+        check = self._check
+        if check is not None:
             self._check = None
-            if not ok:
+            if not check():
+                self._failed = True
                 self.head = _NEVER
                 return None
             self.simple = self.gap is None

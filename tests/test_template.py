@@ -227,3 +227,12 @@ def test_a_skipped_slot_that_changes_what_is_decoded_fails_the_check() -> None:
                     lambda v: v.content, None)
     assert template is not None
     assert template.read(b'{"content":"b","obfuscation":"q"}') == "b"
+
+
+def test_a_template_that_failed_its_check_refuses_even_a_payload_with_its_bytes() -> None:
+    data = text_chunk(b"a")
+    template = make(data, b'"content":', msgspec.json.decode, lambda c: None, None)
+    assert template is not None
+    assert template.read(data) is None
+    assert template.read(b"\x00fcstream: failed its check" + data[len(template.head):]) is None
+    assert template.read(data) is None
