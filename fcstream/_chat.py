@@ -294,21 +294,37 @@ class ChatAccumulator(Accumulator):
         templates = self._templates
         chunk: wire.ChatChunk | None
         string = template_string
+        previous: Template | None = None  # the template the previous payload matched
+        guess: Template | None = None  # the one that followed it last time
         hits = 0
         for k, data in enumerate(payloads):
             i = index + k
+            # a payload like one seen before: only its text is read. The template that
+            # followed the previous one last time is tried first (interleaved choices take
+            # turns), then the others
             text = None
-            for template in templates:  # a payload like one seen before: only its text is read
-                if data.startswith(template.head) and data.endswith(template.tail):
-                    if template.simple and len(data) >= template.size:
-                        try:
-                            text = string(data[template.start : len(data) - template.cut])
-                        except template_errors:
-                            text = None
-                    else:
-                        text = template.read(data)
-                    break
-            if text is not None:
+            template = guess
+            if template is None or not (
+                data.startswith(template.head) and data.endswith(template.tail)
+            ):
+                template = None
+                for candidate in templates:
+                    if data.startswith(candidate.head) and data.endswith(candidate.tail):
+                        template = candidate
+                        break
+            if template is not None:
+                if template.simple and len(data) >= template.size:
+                    try:
+                        text = string(data[template.start : len(data) - template.cut])
+                    except template_errors:
+                        text = None
+                else:
+                    text = template.read(data)
+            if text is not None and template is not None:
+                if previous is not None:
+                    previous.follower = template
+                previous = template
+                guess = template.follower
                 kind, c, key = template.tag
                 if kind is _ARGUMENTS:
                     live = states[c]
@@ -333,6 +349,7 @@ class ChatAccumulator(Accumulator):
                             out.append(ReasoningDelta(i, c, text, kind))
                     hits += 1
                     continue
+            previous = guess = None
             if len(data) < 16:  # [DONE], or a payload too short to be a chunk worth a shortcut
                 chunk = None
             else:

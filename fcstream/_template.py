@@ -57,7 +57,8 @@ class Template:
     is the token, valid when ``len(payload) >= size``."""
 
     __slots__ = (
-        "_check", "_failed", "cut", "gap", "head", "simple", "size", "start", "tag", "tail",
+        "_check", "_failed", "cut", "follower", "gap", "head", "simple", "size", "start", "tag",
+        "tail",
     )
 
     def __init__(
@@ -72,6 +73,9 @@ class Template:
         self.cut = len(tail) - 1
         self.size = len(head) + len(tail)
         self.tag = tag
+        self.follower: Template | None = None
+        """The template the next payload matched last time (the owner keeps it): choices that
+        take turns find theirs at once."""
         self._check: Callable[[], bool] | None = check  # None once run
         self._failed = False
 

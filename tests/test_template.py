@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fcstream import StreamParser
+from fcstream import StreamParser, TextDelta
 from fcstream._chat import ChatAccumulator
 from fcstream._events import Event
 from fcstream._template import make
@@ -67,7 +67,7 @@ def same_both_ways(data: bytes, reads: int = 1) -> list[Event]:
 
 
 def texts(events: list[Event]) -> list[str]:
-    return [e.text for e in events if type(e).__name__ == "TextDelta"]  # type: ignore[attr-defined]
+    return [e.text for e in events if isinstance(e, TextDelta)]
 
 
 def test_a_text_stream_is_read_through_a_template() -> None:
@@ -236,3 +236,31 @@ def test_a_template_that_failed_its_check_refuses_even_a_payload_with_its_bytes(
     assert template.read(data) is None
     assert template.read(b"\x00fcstream: failed its check" + data[len(template.head):]) is None
     assert template.read(data) is None
+
+
+@given(st.lists(st.tuples(st.integers(0, 5), st.text(max_size=4)), max_size=80))
+def test_interleaved_choices_read_the_same_with_and_without_templates(
+    pieces: list[tuple[int, str]],
+) -> None:
+    def chunk(choice: int, token: bytes) -> bytes:
+        return text_chunk(token).replace(b'"choices":[{"index":0,', b'"choices":[{"index":%d,'
+                                         % choice)
+
+    firsts = [FIRST.replace(b'"choices":[{"index":0,', b'"choices":[{"index":%d,' % c)
+              for c in range(6)]
+    body = [chunk(c, json.dumps(t)[1:-1].encode()) for c, t in pieces]
+    events = same_both_ways(sse([*firsts, *body]) + b"data: [DONE]\n\n")
+    for c in range(6):
+        got = "".join(e.text for e in events if isinstance(e, TextDelta) and e.choice == c)
+        assert got == "".join(t for choice, t in pieces if choice == c)
+
+
+def test_choices_taking_turns_are_read_through_their_templates() -> None:
+    rounds = [text_chunk(b"w%d" % r).replace(b'"choices":[{"index":0,',
+                                             b'"choices":[{"index":%d,' % c)
+              for r in range(30) for c in range(6)]
+    parser = StreamParser("chat", strict=False)
+    parser.feed(sse([FIRST, *rounds]))
+    acc = parser._acc
+    assert isinstance(acc, ChatAccumulator)
+    assert acc._template_hits >= 6 * 27
