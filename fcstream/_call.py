@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import builtins
 import json as _json
+from itertools import chain
 from typing import Any, ClassVar, Final, Literal, TypeVar
 
 import msgspec
@@ -80,6 +81,23 @@ class ArgumentBuffer(list[str]):
         joined = _surrogates.pair("".join(self))
         self[:] = (joined,)
         return joined
+
+    def equals(self, text: str) -> bool:
+        """Whether the fragments spell exactly ``text``, checked piece by piece without joining
+        them: a megabyte of arguments is not copied to be compared. (Surrogate halves are
+        re-paired only by ``text()``; a decoded ``text`` never holds two halves side by side,
+        so equal pieces mean an equal join.)"""
+        pos = 0
+        for piece in chain(self._blocks, self):
+            if not text.startswith(piece, pos):
+                return False
+            pos += len(piece)
+        return pos == len(text)
+
+    def reset(self, text: str) -> None:
+        """Hold ``text`` alone (the fragments are dropped)."""
+        self._blocks = []
+        self[:] = (text,) if text else ()
 
     @property
     def size(self) -> int:

@@ -558,6 +558,9 @@ class ResponsesAccumulator(Accumulator):
         """
         if text is None:
             return
+        if call.args.equals(text):  # the usual case: compared without joining a copy
+            call.args.reset(text)
+            return
         had = call.args.size > 0 or call.deltas
         built = call.args.text() if call.args.size else ""
         if built == text:

@@ -41,6 +41,9 @@ _FAST_RETRIES: Final = 8
 """How many times one read goes back to the split after a block it could not take. Each retry
 copies the rest of the read, so a bound keeps a read of many odd blocks linear; comments and
 keep-alives between runs of plain events take a few."""
+_REREAD_MAX: Final = 64 * 1024
+"""Open blocks up to this size are read again with the read that completes them (one run per
+read); a bigger one is completed in the buffer, so its megabytes are not copied twice."""
 _NAMES: dict[bytes, str] = {}
 """``event: NAME`` lines seen by the fast path, decoded once (a stream has a handful)."""
 
@@ -310,6 +313,16 @@ class SSEFramer:
             if cut <= 1 and not (cut == 1 and data[0] == _LF):
                 self._general(data, out)  # the waiting event is still not complete
                 return
+            if len(buf) - self._block_start > _REREAD_MAX:
+                # a big event: completed where it is, its payload copied once out of the
+                # buffer, rather than copied whole to be split again
+                self._general(data[:cut], out)
+                data = data[cut:]
+                if self._buf or not data:
+                    if data:
+                        self._general(data, out)
+                    return
+                return self._fast(data, out)
             # the open block is read again from its first byte (the buffer keeps it from
             # _block_start): its fields so far are dropped and come back with the rest
             start = self._block_start
@@ -541,7 +554,11 @@ class SSEFramer:
             value_at = start + 5
             if value_at < stop and buf[value_at] == _SPACE:
                 value_at += 1
-            value = bytes(buf[value_at:stop])
+            if stop - value_at > _REREAD_MAX:  # one copy, not a bytearray slice and a copy
+                with memoryview(buf) as view:
+                    value = bytes(view[value_at:stop])
+            else:
+                value = bytes(buf[value_at:stop])
             self._parts.append(value)
             self._block_bytes += len(value) + 1
             if self._block_bytes > self._max:

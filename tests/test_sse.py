@@ -421,6 +421,21 @@ def test_one_megabyte_line_fed_one_byte_at_a_time() -> None:
     assert len(framer._buf) < 16
 
 
+@pytest.mark.parametrize("head", [b"", b"event: big\n", b"id: 3\n"])
+@pytest.mark.parametrize("read", [4096, 65_537, 300_000])
+def test_a_big_event_between_small_ones_frames_the_same_in_any_reads(head: bytes, read: int
+                                                                      ) -> None:
+    """An open block over the re-read size is completed in the buffer (its payload copied
+    once); the small events around it still come out the same and in order."""
+    small = b"data: a\n\nevent: e\ndata: b\n\n"
+    big = head + b"data: " + b"x" * 200_000 + b"\n\n"
+    data = small + big + small + big + small
+    whole = frame([data])
+    assert [m.data[:1] for m in whole[0]] == [b"a", b"b", b"x", b"a", b"b", b"x", b"a", b"b"]
+    assert frame([data[i : i + read] for i in range(0, len(data), read)]) == whole
+    assert frame(split_at(data, [len(small) + len(big) - 1, len(small) + len(big) + 3])) == whole
+
+
 @pytest.mark.parametrize(("step", "eol"), [(1, b"\n"), (3, b"\n"), (1, b"\r\n"), (3, b"\r")])
 def test_many_tiny_events_in_tiny_chunks_keep_the_buffer_small(step: int, eol: bytes) -> None:
     count = 10_000 if step == 3 else 4_000
