@@ -452,3 +452,15 @@ def test_many_tiny_events_in_tiny_chunks_keep_the_buffer_small(step: int, eol: b
     assert seen == count
     assert largest < 64
     assert framer.finish() == Unterminated(b"", len(data), False)
+
+
+def test_more_event_names_than_the_name_cache_holds() -> None:
+    """The fast split decodes each ``event:`` name once and keeps up to 256; past that the
+    names are still right, decoded where they are read."""
+    names = [f"kind.{i}" for i in range(600)]
+    data = b"".join(b"event: %s\ndata: {}\n\n" % n.encode() for n in names)
+    for reads in ([data], [data[i : i + 4096] for i in range(0, len(data), 4096)],
+                  [b"event: %s\ndata: {}\n\n" % n.encode() for n in names]):
+        messages, rest = frame(reads)
+        assert [m.event for m in messages] == names
+        assert rest.data == b""
