@@ -322,7 +322,8 @@ class SSEFramer:
                     if data:
                         self._general(data, out)
                     return
-                return self._fast(data, out)
+                self._fast(data, out)
+                return
             # the open block is read again from its first byte (the buffer keeps it from
             # _block_start): its fields so far are dropped and come back with the rest
             start = self._block_start
