@@ -140,9 +140,7 @@ class ResponsesAccumulator(Accumulator):
         index = run.index
         payloads = run.payloads
         last = self._seq  # kept in a local; written back before anything else reads it
-        k = -1
-        for data, name in zip(payloads, names, strict=True):
-            k += 1
+        for k, (data, name) in enumerate(zip(payloads, names, strict=True)):
             if name in _INLINE:
                 try:
                     event: wire.Delta | None = decode(data)
