@@ -1,7 +1,8 @@
 """Time a list of candidates on one workload and return plain data (the JSON report's rows).
 
-The same rules as ``_report.run_workload`` (which prints the per-issue tables): every candidate
-first runs each stream once, untimed, and its calls are compared with fcstream's; a stream on
+The same rules, through the same helpers (``run_once``, ``exclusions``, ``check_calls``), as
+``_report.run_workload`` (which prints the per-issue tables): every candidate first runs each
+stream once, untimed, and its calls are compared with fcstream's; a stream on
 which any candidate fails is left out of every row (and listed), so all rows time the same
 bytes. Capped candidates (the openai SDK, langchain, quadratic ``+=``) are skipped above their
 event cap, with the reason in the row.
@@ -26,7 +27,15 @@ from ._peers import PEER_ARG_CAPS, PEER_CAPS
 from ._timing import Settings, measure
 from ._workloads import Stream, Workload
 
-__all__ = ["Progress", "sweep_settings", "time_workload"]
+__all__ = [
+    "Progress",
+    "check_calls",
+    "exclusions",
+    "loop",
+    "run_once",
+    "sweep_settings",
+    "time_workload",
+]
 
 
 class Progress:
@@ -76,12 +85,52 @@ def _cap(cand: Candidate, settings: Settings) -> tuple[int, str] | None:
     return None
 
 
-def _loop(run: Callable[[Stream], Any], streams: tuple[Stream, ...]) -> Callable[[], None]:
-    def loop() -> None:
+def loop(run: Callable[[Stream], Any], streams: tuple[Stream, ...]) -> Callable[[], None]:
+    """One timed call: ``run`` over every stream."""
+
+    def run_all() -> None:
         for stream in streams:
             run(stream)
 
-    return loop
+    return run_all
+
+
+def run_once(cand: Candidate, workload: Workload
+             ) -> tuple[dict[str, list[CallKey] | None], dict[str, str]]:
+    """Each stream once, untimed: the calls rebuilt per stream, and the failures (a
+    candidate's crash is a finding, reported, not raised)."""
+    got: dict[str, list[CallKey] | None] = {}
+    failed: dict[str, str] = {}
+    for stream in workload.streams:
+        try:
+            result = cand.run(stream)
+            got[stream.name] = cand.calls(result) if cand.calls is not None else None
+        except Exception as exc:
+            failed[stream.name] = f"{type(exc).__name__}: {exc}"[:160]
+    return got, failed
+
+
+def exclusions(workload: Workload, failures: dict[str, dict[str, str]]
+               ) -> tuple[dict[str, str], Workload]:
+    """Streams some candidate failed on (with the first reason), and the workload without
+    them: every row times the same bytes."""
+    excluded: dict[str, str] = {}
+    for name, failed in failures.items():
+        for stream_name, error in failed.items():
+            excluded.setdefault(stream_name, f"{name}: {error}")
+    return excluded, (workload.without(set(excluded)) if excluded else workload)
+
+
+def check_calls(cand: Candidate, ref: str | None, timed: Workload,
+                calls: dict[str, dict[str, list[CallKey] | None]]) -> tuple[str, list[str]]:
+    """``cand``'s calls against the reference candidate's: the check label and the streams
+    where they differ."""
+    if cand.calls is None:
+        return "-", []
+    if ref is None or cand.name == ref:
+        return ("ref" if cand.name == ref else "?"), []
+    bad = [s.name for s in timed.streams if calls[cand.name][s.name] != calls[ref][s.name]]
+    return (f"DIFFERS on {len(bad)}/{len(timed.streams)}" if bad else "ok"), bad
 
 
 def _finite(x: float | None) -> float | None:
@@ -135,44 +184,26 @@ def time_workload(
                 f"({settings.name} mode; {cap[1]})"
             )
             continue
-        got: dict[str, list[CallKey] | None] = {}
-        failed: dict[str, str] = {}
-        for stream in workload.streams:
-            try:
-                result = cand.run(stream)
-                got[stream.name] = cand.calls(result) if cand.calls is not None else None
-            except Exception as exc:  # a candidate's crash is a finding, reported
-                failed[stream.name] = f"{type(exc).__name__}: {exc}"[:160]
+        got, failed = run_once(cand, workload)
         if failed and len(failed) == len(workload.streams):
             row["status"] = f"ERROR on every stream: {next(iter(failed.values()))}"
             continue
         calls[cand.name], failures[cand.name] = got, failed
         runnable.append((cand, row))
 
-    excluded: dict[str, str] = {}
-    for name, failed in failures.items():
-        for stream_name, error in failed.items():
-            excluded.setdefault(stream_name, f"{name}: {error}")
-    timed = workload.without(set(excluded)) if excluded else workload
-
+    excluded, timed = exclusions(workload, failures)
     ref = next((c.name for c, _ in runnable if c.fcstream), None)
     for cand, row in runnable:
-        if cand.calls is None:
-            row["check"] = "-"
-        elif ref is None or cand.name == ref:
-            row["check"] = "ref" if cand.name == ref else "?"
-        else:
-            bad = [s.name for s in timed.streams if calls[cand.name][s.name] != calls[ref][s.name]]
-            row["check"] = f"DIFFERS on {len(bad)}/{len(timed.streams)}" if bad else "ok"
-            if bad:
-                row["differs_on"] = bad[:10]
+        row["check"], bad = check_calls(cand, ref, timed, calls)
+        if bad:
+            row["differs_on"] = bad[:10]
 
     events, nbytes = timed.events, timed.nbytes
     for cand, row in runnable:
         if not timed.streams:
             row["status"] = "no stream left after exclusions"
             continue
-        timing = measure(_loop(cand.run, timed.streams), settings)
+        timing = measure(loop(cand.run, timed.streams), settings)
         med = timing.median_ns
         row.update(
             times_ns=[round(t) for t in timing.times_ns],

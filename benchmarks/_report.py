@@ -15,11 +15,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from ._candidates import CallKey, Candidate, Missing, candidates
+from ._measure import check_calls, exclusions, loop, run_once
 from ._timing import Settings, Timing, measure
-from ._workloads import KB, MB, Api, Stream, Workload, corpus, parallel, single_call
+from ._workloads import KB, MB, Api, Workload, corpus, parallel, single_call
 
 __all__ = [
     "PARALLEL",
@@ -106,14 +106,6 @@ def _skip_reason(cand: Candidate, workload: Workload, settings: Settings) -> str
     return ""
 
 
-def _loop(run: Callable[[Stream], Any], streams: tuple[Stream, ...]) -> Callable[[], None]:
-    def loop() -> None:
-        for stream in streams:
-            run(stream)
-
-    return loop
-
-
 def run_workload(workload: Workload, settings: Settings) -> Result:
     """Check and time every candidate on ``workload`` (cached per settings)."""
     key = (workload.name, settings.name)
@@ -134,15 +126,8 @@ def run_workload(workload: Workload, settings: Settings) -> Result:
         row.status = _skip_reason(cand, workload, settings)
         if row.status:
             continue
-        got: dict[str, list[CallKey] | None] = {}
-        failed: dict[str, str] = {}
         start = time.perf_counter_ns()
-        for stream in workload.streams:
-            try:
-                result = cand.run(stream)
-                got[stream.name] = cand.calls(result) if cand.calls is not None else None
-            except Exception as exc:  # a candidate's crash is a finding, reported below
-                failed[stream.name] = f"{type(exc).__name__}: {exc}"[:160]
+        got, failed = run_once(cand, workload)
         first_ns[cand.name] = time.perf_counter_ns() - start
         if failed and len(failed) == len(workload.streams):
             row.status = f"ERROR on every stream: {next(iter(failed.values()))}"
@@ -150,29 +135,17 @@ def run_workload(workload: Workload, settings: Settings) -> Result:
         calls[cand.name], failures[cand.name] = got, failed
         runnable.append((cand, row))
 
-    excluded: dict[str, str] = {}
-    for name, failed in failures.items():
-        for stream_name, error in failed.items():
-            excluded.setdefault(stream_name, f"{name}: {error}")
-    timed = workload.without(set(excluded)) if excluded else workload
-
+    excluded, timed = exclusions(workload, failures)
     ref = next((c.name for c, _ in runnable if c.fcstream), None)
     differs: dict[str, list[str]] = {}
     for cand, row in runnable:
-        if cand.calls is None:
-            row.check = "-"
-            continue
-        if ref is None or cand.name == ref:
-            row.check = "ref" if cand.name == ref else "?"
-            continue
-        bad = [s.name for s in timed.streams if calls[cand.name][s.name] != calls[ref][s.name]]
-        row.check = f"DIFFERS on {len(bad)}/{len(timed.streams)}" if bad else "ok"
+        row.check, bad = check_calls(cand, ref, timed, calls)
         if bad:
             differs[cand.name] = bad
 
     for cand, row in runnable:
         warmed = 0 if excluded else first_ns[cand.name]
-        row.timing = measure(_loop(cand.run, timed.streams), settings, warmed_ns=warmed)
+        row.timing = measure(loop(cand.run, timed.streams), settings, warmed_ns=warmed)
 
     result = Result(timed, rows, excluded, differs, time.perf_counter() - began)
     _RESULTS[key] = result
