@@ -8,7 +8,15 @@ from pathlib import Path
 from typing import Any
 
 import fcstream
-from fcstream import ArgumentsDelta, Event, PayloadError, StreamParser, ToolCall
+from fcstream import (
+    ArgumentsDelta,
+    ErrorEvent,
+    Event,
+    PayloadError,
+    SSEFramer,
+    StreamParser,
+    ToolCall,
+)
 
 
 def normalize(events: Iterable[Event]) -> list[Event]:
@@ -97,3 +105,42 @@ def strict(data: bytes, api: Any = "chat") -> tuple[list[Event], list[PayloadErr
         raised.append(exc)
         events += exc.events
     return events, raised, parser
+
+
+def message_offsets(data: bytes) -> dict[int, int]:
+    """SSE event index -> byte offset; the event count maps to the unterminated tail's."""
+    framer = SSEFramer()
+    messages = framer.feed(data)
+    rest = framer.finish()
+    offsets = {m.index: m.offset for m in messages}
+    offsets[len(messages)] = rest.offset
+    return offsets
+
+
+def strict_loses_nothing(
+    data: bytes, api: str, expected_errors: list[dict[str, Any]]
+) -> tuple[list[Event], list[ToolCall]]:
+    """Strict mode raises exactly the expected payload errors (provider errors stay events),
+    each naming ``api``, the byte offset of its SSE event (or of the unterminated tail) and an
+    excerpt; and raising loses nothing: the same events as lenient mode minus the raised
+    errors, the same calls. Returns lenient mode's events and the calls."""
+    lenient_events, lenient_calls = lenient(data, api)
+    events, raised, parser = strict(data, api)
+    wanted = [e for e in expected_errors if e["kind"] != "ProviderError"]
+    assert [(type(e).__name__, e.event_index) for e in raised] == [
+        (e["kind"], e["event_index"]) for e in wanted
+    ]
+    offsets = message_offsets(data)
+    for error in raised:
+        assert isinstance(error, PayloadError)
+        assert error.api == api
+        assert error.byte_offset == offsets[error.event_index], error
+        assert error.excerpt
+    kept = [
+        e
+        for e in lenient_events
+        if not (isinstance(e, ErrorEvent) and isinstance(e.error, PayloadError))
+    ]
+    assert events == kept
+    assert parser.calls == lenient_calls
+    return lenient_events, parser.calls

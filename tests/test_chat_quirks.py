@@ -23,8 +23,6 @@ from fcstream import (
     ErrorEvent,
     Event,
     OtherEvent,
-    PayloadError,
-    SSEFramer,
     StreamDone,
     StreamStarted,
     ToolCall,
@@ -33,7 +31,7 @@ from fcstream import (
 from fcstream._result import Collector
 
 from .conftest import FIXTURES
-from .feed import lenient, load_fixture, strict
+from .feed import lenient, load_fixture, strict_loses_nothing
 
 QUIRKS = FIXTURES / "quirks"
 PATHS = sorted(QUIRKS.glob("chat-*.sse")) + sorted(QUIRKS.glob("sse-*.sse"))
@@ -75,39 +73,9 @@ def test_lenient(path: Path) -> None:
 @pytest.mark.parametrize("path", PATHS, ids=ids(PATHS))
 def test_strict(path: Path) -> None:
     data, expected = load_fixture(path)
-    lenient_events, lenient_calls = lenient(data, expected["api"])
-    events, raised, parser = strict(data, expected["api"])
-
-    wanted = [e for e in expected["errors"] if e["kind"] != "ProviderError"]
-    assert [(type(e).__name__, e.event_index) for e in raised] == [
-        (e["kind"], e["event_index"]) for e in wanted
-    ]
-    offsets = message_offsets(data)
-    for error in raised:
-        assert isinstance(error, PayloadError)
-        assert error.api == "chat"
-        # the offset of the SSE event concerned, or of the unterminated bytes at the end
-        assert error.byte_offset == offsets[error.event_index], error
-        assert error.excerpt
-    # nothing lost by raising: the same events as lenient mode, minus the raised errors
-    kept = [
-        e
-        for e in lenient_events
-        if not (isinstance(e, ErrorEvent) and isinstance(e.error, PayloadError))
-    ]
-    assert events == kept
-    assert parser.calls == lenient_calls
-    check(lenient_events, parser.calls, expected)
-
-
-def message_offsets(data: bytes) -> dict[int, int]:
-    """SSE event index -> byte offset; the event count maps to the unterminated tail's."""
-    framer = SSEFramer()
-    messages = framer.feed(data)
-    rest = framer.finish()
-    offsets = {m.index: m.offset for m in messages}
-    offsets[len(messages)] = rest.offset
-    return offsets
+    assert expected["api"] == "chat"
+    events, calls = strict_loses_nothing(data, "chat", expected["errors"])
+    check(events, calls, expected)
 
 
 def check(events: list[Event], calls: list[ToolCall], expected: dict[str, Any]) -> None:

@@ -44,7 +44,14 @@ from fcstream import (
 from fcstream._result import Collector
 
 from .conftest import FIXTURES
-from .feed import byte_by_byte, feed_all, lenient, load_fixture, split_at, strict
+from .feed import (
+    byte_by_byte,
+    feed_all,
+    lenient,
+    load_fixture,
+    split_at,
+    strict_loses_nothing,
+)
 
 PROVIDERS = FIXTURES / "providers"
 PATHS = sorted(PROVIDERS.glob("*.sse"))
@@ -98,26 +105,8 @@ def test_lenient(path: Path) -> None:
 @pytest.mark.parametrize("path", EXPLICIT_API)
 def test_strict(path: Path) -> None:
     data, expected = load_fixture(path)
-    lenient_events, lenient_calls = lenient(data, expected["api"])
-    events, raised, parser = strict(data, expected["api"])
-    wanted = [e for e in expected["errors"] if e["kind"] != "ProviderError"]
-    assert [(type(e).__name__, e.event_index) for e in raised] == [
-        (e["kind"], e["event_index"]) for e in wanted
-    ]
-    offsets = message_offsets(data)
-    for error in raised:
-        assert isinstance(error, PayloadError)
-        assert error.api == expected["api"]
-        assert error.byte_offset == offsets[error.event_index], error
-        assert error.excerpt
-    kept = [
-        e
-        for e in lenient_events
-        if not (isinstance(e, ErrorEvent) and isinstance(e.error, PayloadError))
-    ]
-    assert events == kept  # raising loses nothing
-    assert parser.calls == lenient_calls
-    check(lenient_events, parser.calls, expected)
+    events, calls = strict_loses_nothing(data, expected["api"], expected["errors"])
+    check(events, calls, expected)
 
 
 @pytest.mark.parametrize("path", CASES)
@@ -230,15 +219,6 @@ def test_nothing_is_silently_dropped(path: Path) -> None:
 
 
 # -- helpers ------------------------------------------------------------------------------------
-
-
-def message_offsets(data: bytes) -> dict[int, int]:
-    framer = SSEFramer()
-    messages = framer.feed(data)
-    rest = framer.finish()
-    offsets = {m.index: m.offset for m in messages}
-    offsets[len(messages)] = rest.offset
-    return offsets
 
 
 def fold(events: list[Event]) -> Any:
