@@ -174,6 +174,15 @@ class Accumulator:
             message, api=self.api, event_index=msg.index, byte_offset=msg.offset,
             event=msg.event, excerpt=excerpt(msg.data))))
 
+    def report_at(self, out: list[Event], msg: SSEMessage, message: str, *,
+                  call: OpenCall | None = None, data: str = "") -> None:
+        """``report_protocol`` about the message at hand (its index, offset, event and bytes)
+        and, when there is one, the call concerned."""
+        self.report_protocol(
+            out, message, event_index=msg.index, byte_offset=msg.offset, event=msg.event,
+            raw=msg.data, call_id=None if call is None else call.call_id,
+            index=None if call is None else call.index, data=data)
+
     def report_protocol(self, out: list[Event], message: str, *, event_index: int,
                         byte_offset: int = -1, event: str = "message", raw: bytes = b"",
                         call_id: str | None = None, index: int | None = None,

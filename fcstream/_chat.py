@@ -220,8 +220,7 @@ class ChatAccumulator(Accumulator):
     def handle(self, msg: SSEMessage, out: list[Event]) -> None:
         data = msg.data
         if self._ended:
-            self.report_protocol(out, "data after the end of the stream", event_index=msg.index,
-                                 byte_offset=msg.offset, event=msg.event, raw=data)
+            self.report_at(out, msg, "data after the end of the stream")
             return
         if len(data) < 16 and data.strip() == _DONE:  # short test first: no copy per chunk
             self._on_done(msg, out)
@@ -533,10 +532,7 @@ class ChatAccumulator(Accumulator):
             fragments = delta.tool_calls
             if fragments:
                 if not isinstance(fragments, list):  # TGI <= 3.1: one object (LOOSE_CHUNK)
-                    self.report_protocol(
-                        out, "tool_calls sent as one object instead of a list",
-                        event_index=msg.index, byte_offset=msg.offset, event=msg.event,
-                        raw=msg.data)
+                    self.report_at(out, msg, "tool_calls sent as one object instead of a list")
                     fragments = [fragments]
                 i = msg.index
                 for frag in fragments:
@@ -657,11 +653,10 @@ class ChatAccumulator(Accumulator):
         elif call.ended:
             if not args and name in (None, call.name):
                 return  # C10: an empty fragment adds nothing, even after the call was final
-            self.report_protocol(
-                out,
+            self.report_at(
+                out, msg,
                 f"a fragment for call {call.index} of choice {state.index} after it was final",
-                event_index=msg.index, byte_offset=msg.offset, event=msg.event, raw=msg.data,
-                call_id=call.call_id, index=call.index, data=args)
+                call=call, data=args)
             return
         else:
             if fid is not None and call.call_id is None:
@@ -670,10 +665,8 @@ class ChatAccumulator(Accumulator):
             if name is not None and call.name is None:
                 call.name = name
             elif name is not None and name != call.name:  # taken once, but never dropped unsaid
-                self.report_protocol(
-                    out, f"another name for call {call.index} of choice {state.index}",
-                    event_index=msg.index, byte_offset=msg.offset, event=msg.event, raw=msg.data,
-                    call_id=call.call_id, index=call.index, data=name)
+                self.report_at(out, msg, f"another name for call {call.index} of choice "
+                               f"{state.index}", call=call, data=name)
         if frag.type == "custom" and not call.started:
             call.type = "custom"
         extra = wire.raw_value(frag.extra_content)
@@ -773,10 +766,9 @@ class ChatAccumulator(Accumulator):
                 self.payload_error(out, msg, "invalid UTF-8 in arguments")
                 return raw.decode("utf-8", "replace")
             return str(text)
-        self.report_protocol(out, "arguments sent as a JSON value instead of a string",
-                             event_index=msg.index, byte_offset=msg.offset, event=msg.event,
-                             raw=msg.data, data=raw.decode("utf-8", "replace"))
-        return raw.decode("utf-8", "replace")
+        text = raw.decode("utf-8", "replace")
+        self.report_at(out, msg, "arguments sent as a JSON value instead of a string", data=text)
+        return text
 
     # -- ends ----------------------------------------------------------------------------
 
@@ -820,10 +812,8 @@ class ChatAccumulator(Accumulator):
         probe = _load(msg.data)
         kind = probe.get("type") if isinstance(probe, dict) else None
         if isinstance(kind, str) and kind.startswith("response."):
-            self.report_protocol(
-                out, "a Responses API event on a Chat Completions stream (wrong endpoint or "
-                "api=?)", event_index=msg.index, byte_offset=msg.offset, event=msg.event,
-                raw=msg.data)
+            self.report_at(out, msg, "a Responses API event on a Chat Completions stream "
+                           "(wrong endpoint or api=?)")
             return
         name = kind if msg.event == "message" and isinstance(kind, str) and kind else msg.event
         out.append(OtherEvent(event_index=msg.index, type=name, raw=bytes(msg.data)))

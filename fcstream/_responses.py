@@ -191,14 +191,7 @@ class ResponsesAccumulator(Accumulator):
             # comes from response.* events), so finish() decides what was cut.
             return
         if self._ended:
-            self.report_protocol(
-                out,
-                "data after the end of the stream",
-                event_index=msg.index,
-                byte_offset=msg.offset,
-                event=msg.event,
-                raw=data,
-            )
+            self.report_at(out, msg, "data after the end of the stream")
             return
         name = msg.event
         decoder = wire.DECODERS.get(name)
@@ -227,14 +220,7 @@ class ResponsesAccumulator(Accumulator):
             return
         kind = event.type
         if kind and kind != name:  # the payload's own type decides
-            self.report_protocol(
-                out,
-                f"SSE event {name!r} carries a payload of type {kind!r}",
-                event_index=msg.index,
-                byte_offset=msg.offset,
-                event=msg.event,
-                raw=data,
-            )
+            self.report_at(out, msg, f"SSE event {name!r} carries a payload of type {kind!r}")
             decoder = wire.DECODERS.get(kind)
             if decoder is None:
                 self._check_sequence(msg, event.sequence_number, out)
@@ -291,14 +277,11 @@ class ResponsesAccumulator(Accumulator):
         if probe.type:
             return probe.type
         if (probe.object or "").startswith("chat.completion") or len(probe.choices):
-            self.report_protocol(
+            self.report_at(
                 out,
+                msg,
                 "a Chat Completions chunk on a Responses stream (wrong endpoint, or "
                 "api='responses' for a chat stream)",
-                event_index=msg.index,
-                byte_offset=msg.offset,
-                event=msg.event,
-                raw=msg.data,
             )
             return None
         out.append(OtherEvent(event_index=msg.index, type=msg.event, raw=bytes(msg.data)))
@@ -334,14 +317,7 @@ class ResponsesAccumulator(Accumulator):
         self._seq = seq
         if prev is not None and seq != prev + 1:
             what = "a gap" if seq > prev else "a step backwards"
-            self.report_protocol(
-                out,
-                f"sequence_number {seq} after {prev}: {what}",
-                event_index=msg.index,
-                byte_offset=msg.offset,
-                event=msg.event,
-                raw=msg.data,
-            )
+            self.report_at(out, msg, f"sequence_number {seq} after {prev}: {what}")
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -533,15 +509,11 @@ class ResponsesAccumulator(Accumulator):
         got: str,
         out: list[Event],
     ) -> None:
-        self.report_protocol(
+        self.report_at(
             out,
+            msg,
             f"{where} {field} differs from the call's: {got!r} != {have!r}",
-            event_index=msg.index,
-            byte_offset=msg.offset,
-            event=msg.event,
-            raw=msg.data,
-            call_id=call.call_id,
-            index=call.index,
+            call=call,
             data=got,
         )
 
@@ -564,15 +536,11 @@ class ResponsesAccumulator(Accumulator):
         if built == text:
             return
         if had:
-            self.report_protocol(
+            self.report_at(
                 out,
+                msg,
                 f"{where} text differs from what the deltas built ({len(built)} chars)",
-                event_index=msg.index,
-                byte_offset=msg.offset,
-                event=msg.event,
-                raw=msg.data,
-                call_id=call.call_id,
-                index=call.index,
+                call=call,
                 data=text,
             )
         if text.startswith(built):
@@ -596,15 +564,11 @@ class ResponsesAccumulator(Accumulator):
             self.payload_error(out, msg, "item arguments are not valid UTF-8 JSON text")
             return None  # the streamed text stands
         if not was_string:
-            self.report_protocol(
+            self.report_at(
                 out,
+                msg,
                 "item arguments sent as a JSON value instead of a string",
-                event_index=msg.index,
-                byte_offset=msg.offset,
-                event=msg.event,
-                raw=msg.data,
-                call_id=call.call_id,
-                index=call.index,
+                call=call,
                 data=text or "",
             )
         return text
@@ -622,15 +586,11 @@ class ResponsesAccumulator(Accumulator):
         if name == "response.output_item.added":
             if call is not None and call.ended:
                 if item.call_id and item.call_id == call.call_id:  # the same call again
-                    self.report_protocol(
+                    self.report_at(
                         out,
+                        msg,
                         f"output_item.added for call {call.index}, already handed over",
-                        event_index=msg.index,
-                        byte_offset=msg.offset,
-                        event=msg.event,
-                        raw=msg.data,
-                        call_id=call.call_id,
-                        index=call.index,
+                        call=call,
                     )
                     return
                 call = None  # an output_index reused for a new item (as chat C03): a new call
@@ -713,15 +673,11 @@ class ResponsesAccumulator(Accumulator):
             type: CallType = "custom" if name.startswith("response.custom") else "function"
             call = self._new(event.output_index, event.item_id, type)
         elif call.ended or call.final:
-            self.report_protocol(
+            self.report_at(
                 out,
+                msg,
                 f"{name} for call {call.index} after its arguments were final",
-                event_index=msg.index,
-                byte_offset=msg.offset,
-                event=msg.event,
-                raw=msg.data,
-                call_id=call.call_id,
-                index=call.index,
+                call=call,
                 data=event.delta,
             )
             return
