@@ -112,7 +112,7 @@ class PayloadRun:
     run has index ``index + k`` and starts at byte ``offsets()[k]``.
     """
 
-    __slots__ = ("_offsets", "event_id", "index", "names", "offset", "payloads", "retry")
+    __slots__ = ("_at", "_at_offset", "event_id", "index", "names", "offset", "payloads", "retry")
 
     def __init__(
         self,
@@ -131,32 +131,40 @@ class PayloadRun:
         self.names = names
         """Each event's type when the blocks carried ``event:`` lines; ``None``: all
         ``message``."""
-        self._offsets: list[int] | None = None
+        self._at = 0  # a block whose offset is known (the hot paths ask in order) ...
+        self._at_offset = offset  # ... and that offset
 
-    def size(self, k: int) -> int:
-        """Bytes of block ``k``: ``data: `` + payload + blank line, plus ``event: NAME\n``."""
-        size = len(self.payloads[k]) + 8
-        if self.names is not None:
-            size += _name_size(self.names[k]) + 8
-        return size
+    def offset_of(self, k: int) -> int:
+        """Where block ``k`` starts. Worked out only when asked (the hot paths need a block's
+        offset only to report it), from the last block asked about when ``k`` comes after it:
+        asking in order costs O(run) in all."""
+        at = self._at
+        if k < at:
+            at, offset = 0, self.offset
+        else:
+            offset = self._at_offset
+        if k > at:
+            offset += sum(map(len, self.payloads[at:k])) + 8 * (k - at)
+            if self.names is not None:
+                offset += sum(map(_name_size, self.names[at:k])) + 8 * (k - at)
+            self._at = k
+            self._at_offset = offset
+        return offset
 
     def offsets(self) -> list[int]:
-        """Where each block starts, worked out once, when first asked: the hot paths need a
-        block's offset only to report it."""
-        offsets = self._offsets
-        if offsets is None:
-            sizes: Iterable[int] = map((8).__add__, map(len, self.payloads))
-            if self.names is not None:
-                sizes = map(add, sizes, map((8).__add__, map(_name_size, self.names)))
-            offsets = self._offsets = list(accumulate(sizes, initial=self.offset))
-            offsets.pop()  # where the block after the run starts
+        """Where each block starts."""
+        sizes: Iterable[int] = map((8).__add__, map(len, self.payloads))
+        if self.names is not None:
+            sizes = map(add, sizes, map((8).__add__, map(_name_size, self.names)))
+        offsets = list(accumulate(sizes, initial=self.offset))
+        offsets.pop()  # where the block after the run starts
         return offsets
 
     def message(self, k: int, offset: int | None = None) -> SSEMessage:
         """Event ``k`` as a message (``offset``: its start, when the caller knows it)."""
         name = self.names[k] if self.names is not None else "message"
         if offset is None:
-            offset = self.offsets()[k]
+            offset = self.offset_of(k)
         return SSEMessage(name, self.payloads[k], self.event_id, self.retry, offset,
                           self.index + k)
 
@@ -165,7 +173,7 @@ class PayloadRun:
 
     def rest(self, k: int) -> PayloadRun:
         """The events from ``k`` on, as a run of their own."""
-        offset = self.offset + sum(map(self.size, range(k)))
+        offset = self.offset_of(k)
         names = self.names[k:] if self.names is not None else None
         return PayloadRun(
             self.payloads[k:], self.index + k, offset, self.event_id, self.retry, names
@@ -194,6 +202,19 @@ def _expand(items: list[SSEMessage | PayloadRun]) -> list[SSEMessage]:
     return out
 
 
+def _blank_line(data: bytes, start: int) -> int:
+    """Where the next ``\n\n`` at or after ``start`` is, or -1. Found LF by LF: a one-byte
+    search runs at memory speed, while CPython searches for a two-byte needle about as slowly
+    as a Python loop over the few LFs an SSE read holds."""
+    find = data.find
+    at = find(b"\n", start)
+    while at >= 0:
+        if data[at + 1 : at + 2] == b"\n":
+            return at
+        at = find(b"\n", at + 2)
+    return -1
+
+
 class SSEFramer:
     """Turns chunks of an event stream into :class:`SSEMessage` objects.
 
@@ -220,6 +241,7 @@ class SSEFramer:
         "_retry",
         "_scan",
         "_skip_lf",
+        "_stash_max",
     )
 
     def __init__(self, *, max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> None:
@@ -239,6 +261,7 @@ class SSEFramer:
         self._retry: int | None = None
         self._count = 0
         self._max = max_event_bytes
+        self._stash_max = min(max_event_bytes, _REREAD_MAX)
 
     @property
     def bytes_fed(self) -> int:
@@ -309,10 +332,13 @@ class SSEFramer:
         once)."""
         buf = self._buf
         if buf:
-            cut = 1 if buf[-1] == _LF and data[0] == _LF else data.find(b"\n\n") + 2
-            if cut <= 1 and not (cut == 1 and data[0] == _LF):
-                self._general(data, out)  # the waiting event is still not complete
-                return
+            if buf[-1] == _LF and data[0] == _LF:
+                cut = 1
+            else:
+                cut = _blank_line(data, 0) + 2
+                if cut == 1:  # no blank line: the waiting event is still not complete (an LF
+                    self._general(data, out)  # first ends a line, not the block: read on)
+                    return
             if len(buf) - self._block_start > _REREAD_MAX:
                 # a big event: completed where it is, its payload copied once out of the
                 # buffer, rather than copied whole to be split again
@@ -344,7 +370,7 @@ class SSEFramer:
             # lines...) go to the general loop, up to the next block that starts like a
             # plain one; then the split is tried again on the rest
             pos = used
-            while (end := data.find(b"\n\n", pos)) >= 0:
+            while (end := _blank_line(data, pos)) >= 0:
                 pos = end + 2
                 if data.startswith(b"data: ", pos) or data.startswith(b"event: ", pos):
                     break
@@ -357,7 +383,28 @@ class SSEFramer:
             if self._buf or not data:
                 break
         if data:
+            if self._stash(data):
+                return
             self._general(data, out)
+
+    def _stash(self, data: bytes) -> bool:
+        """Keep the open block that ends a read in the buffer, unread: the next read usually
+        completes it, and the split then reads it once, instead of the line loop reading its
+        first lines now and the split reading them again. Only for a lone block of ``data``
+        and ``event`` lines (nothing the line loop must apply at once, as ``id`` and
+        ``retry``) with no size to check; the line loop reads it (once) if the next read does
+        not complete it. ``data`` holds no blank line: the caller searched it."""
+        if self._buf or len(data) > self._stash_max:
+            return False
+        start = 0
+        while start < len(data):
+            if not (data.startswith(b"data: ", start) or data.startswith(b"event: ", start)):
+                return False
+            start = data.find(b"\n", start) + 1
+            if not start:
+                break
+        self._buf += data  # _pos, _scan and _block_start stay at 0: nothing read yet
+        return True
 
     def _split_plain(self, data: bytes, out: list[SSEMessage | PayloadRun]) -> int:
         """The plain ``data: X\n\n`` events at the start of ``data`` as one run; returns the
@@ -373,7 +420,7 @@ class SSEFramer:
         else:
             pieces = data.split(b"\n\ndata: ")
             last = pieces[-1]
-            close = last.find(b"\n\n")
+            close = _blank_line(last, 0)
             if close >= 0:
                 end = len(data) - len(last) + close
                 pieces[-1] = last[:close]
@@ -460,6 +507,8 @@ class SSEFramer:
 
     def finish(self) -> Unterminated:
         """End input; return the bytes of the block left open (maybe empty)."""
+        if self._scan < len(self._buf) and not (self._cr_mode or self._broken):
+            self._lines([])  # a stashed block, read now (it holds no blank line to dispatch)
         buf = self._buf
         offset = self._base + self._block_start
         if not self._bom_done and buf == _BOM[: len(buf)]:

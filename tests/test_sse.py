@@ -464,3 +464,63 @@ def test_more_event_names_than_the_name_cache_holds() -> None:
         messages, rest = frame(reads)
         assert [m.event for m in messages] == names
         assert rest.data == b""
+
+
+OPEN_ENDINGS = [
+    b"data: {\"a\":1}\n\ndata: {\"b\"",  # a data line cut short
+    b"data: {\"a\":1}\n\ndata: {\"b\":2}\n",  # a whole line, no blank line yet
+    b"data: {\"a\":1}\n\nevent: kind\n",  # only the event line of the next block
+    b"event: one\ndata: 1\n\nevent: two\ndata: {\"x\"",
+    b"event: one\ndata: 1\n\nevent: two\nid: 7\ndata: 2",  # id applies before dispatch
+    b"data: 1\n\ndata: 2\nretry: 50\ndata: 3",  # so does retry
+    b"data: 1\n\ndata: 2\nid\n",  # id with no colon: an empty id
+    b"data: 1\n\ndata: 2\n: note\ndata: 3",  # a comment inside the open block
+    b"data: 1\n\ndata: 2\ndata: 3\n",
+]
+
+
+@pytest.mark.parametrize("data", OPEN_ENDINGS)
+def test_a_read_ending_in_an_open_block_frames_as_line_by_line(data: bytes) -> None:
+    """A read that ends inside a block may leave that block unread in the buffer until the
+    next read completes it: what the framer shows between reads (last id, retry, events) and
+    at the end (the open block, whether it is a truncation) must not change."""
+    whole = data + b"\n\ndata: after\n\n"
+    for cut in range(1, len(whole)):
+        fast, slow = SSEFramer(), SSEFramer()
+        got = fast.feed(whole[:cut])
+        want = [m for byte in byte_by_byte(whole[:cut]) for m in slow.feed(byte)]
+        assert got == want, cut
+        assert (fast.last_event_id, fast.retry, fast.bytes_fed) == (
+            slow.last_event_id, slow.retry, slow.bytes_fed), cut
+        assert fast.feed(whole[cut:]) == [m for b in byte_by_byte(whole[cut:])
+                                          for m in slow.feed(b)], cut
+        assert fast.finish() == slow.finish(), cut
+    for end in range(1, len(data) + 1):  # input ends inside the open block
+        assert frame([data[:end]]) == frame(byte_by_byte(data[:end])), end
+
+
+@pytest.mark.parametrize(
+    "block",
+    [b"data: x\n" * 2000 + b"\n", b"event: e\n" + b"data: x\n" * 2000 + b"\n",
+     b"data: x\n: c\n" * 1000 + b"\n"],
+    ids=["data lines", "named", "with comments"],
+)
+def test_a_long_block_fed_byte_by_byte_is_read_once(block: bytes, monkeypatch: pytest.MonkeyPatch
+                                                    ) -> None:
+    """Linear time, counted rather than timed: every byte reaches the line loop at most twice
+    (an open block under 64 KB is read again from its first byte when a read completes it).
+    An LF at the start of a read used to be taken for the end of the open block, which was
+    then read again at every line: quadratic."""
+    handed: list[int] = []
+    general = SSEFramer._general
+
+    def counting(self: SSEFramer, data: bytes, out: list[SSEMessage]) -> None:
+        handed.append(len(data))
+        general(self, data, out)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(SSEFramer, "_general", counting)
+    messages, rest = frame(byte_by_byte(block + b"data: end\n\n"))
+    assert [m.data for m in messages][-1] == b"end"
+    assert messages[0].data == b"\n".join([b"x"] * (block.count(b"data: x")))
+    assert rest.data == b""
+    assert sum(handed) <= 2 * len(block) + 64
