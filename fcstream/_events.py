@@ -39,10 +39,13 @@ IncompleteReason = Literal[
 
 
 class _Event(msgspec.Struct, frozen=True):
+    """Events that hold only text, bytes and numbers are ``gc=False``: they cannot be part of a
+    reference cycle, so the cycle collector need not track the thousands a stream makes."""
+
     event_index: int
 
 
-class StreamStarted(_Event, frozen=True):
+class StreamStarted(_Event, frozen=True, gc=False):
     """The API is known and the first metadata arrived (chat chunk id, or Responses id)."""
 
     api: Api
@@ -50,7 +53,7 @@ class StreamStarted(_Event, frozen=True):
     model: str | None = None
 
 
-class CallStarted(_Event, frozen=True):
+class CallStarted(_Event, frozen=True, gc=False):
     """A call opened and its name is known. ``index`` is its position in its choice.
     Responses calls also carry their ``item_id`` and ``output_index`` (``None`` for chat)."""
 
@@ -63,7 +66,7 @@ class CallStarted(_Event, frozen=True):
     output_index: int | None = None
 
 
-class ArgumentsDelta(_Event, frozen=True):
+class ArgumentsDelta(_Event, frozen=True, gc=False):
     """A piece of a call's argument text (or a custom tool's input)."""
 
     choice: int
@@ -89,17 +92,17 @@ class CallIncomplete(_Event, frozen=True):
     reason: IncompleteReason
 
 
-class TextDelta(_Event, frozen=True):
+class TextDelta(_Event, frozen=True, gc=False):
     choice: int
     text: str
 
 
-class RefusalDelta(_Event, frozen=True):
+class RefusalDelta(_Event, frozen=True, gc=False):
     choice: int
     text: str
 
 
-class ReasoningDelta(_Event, frozen=True):
+class ReasoningDelta(_Event, frozen=True, gc=False):
     """Reasoning text. ``source`` names the wire field: ``reasoning_content`` or ``reasoning``
     (chat), ``thinking`` or ``summary`` (chat content parts: Mistral's thinking parts,
     Databricks' reasoning parts), ``summary`` or ``text`` (Responses)."""
@@ -115,7 +118,7 @@ class Usage(_Event, frozen=True):
     usage: dict[str, Any]
 
 
-class ChoiceDone(_Event, frozen=True):
+class ChoiceDone(_Event, frozen=True, gc=False):
     """A chat choice sent its ``finish_reason`` (exposed as sent, e.g. ``stop`` after calls)."""
 
     choice: int
@@ -150,7 +153,7 @@ class ErrorEvent(_Event, frozen=True):
     error: FcstreamError
 
 
-class HostedToolEvent(_Event, frozen=True):
+class HostedToolEvent(_Event, frozen=True, gc=False):
     """A server-side tool item (web search, file search, code interpreter, MCP...): not a call
     for the client to run; passed through so nothing is lost."""
 
@@ -160,7 +163,7 @@ class HostedToolEvent(_Event, frozen=True):
     raw: bytes
 
 
-class OtherEvent(_Event, frozen=True):
+class OtherEvent(_Event, frozen=True, gc=False):
     """An event fcstream does not interpret (unknown Responses types, vendor events): the SSE
     event type (or payload ``type``) and the raw payload, untouched."""
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import types
+import typing
 from pathlib import Path
 
 import fcstream
+import fcstream._events
 
 
 def test_all_is_sorted_and_unique() -> None:
@@ -52,3 +55,33 @@ def test_py_typed_is_shipped() -> None:
 def test_version() -> None:
     assert isinstance(fcstream.__version__, str)
     assert fcstream.__version__.count(".") >= 2
+
+
+
+def _scalar(hint: object) -> bool:
+    """A type whose values cannot refer back to anything: text, bytes, numbers, literals."""
+    if hint in (str, int, bytes, bool, type(None)):
+        return True
+    origin = typing.get_origin(hint)
+    if origin is typing.Literal:
+        return True
+    return origin in (types.UnionType, typing.Union) and all(map(_scalar, typing.get_args(hint)))
+
+
+def test_untracked_events_hold_nothing_that_could_make_a_cycle() -> None:
+    """Events made ``gc=False`` (the cycle collector skips them) must hold only scalars: an
+    untracked object in a reference cycle would never be freed. The others stay tracked."""
+    events = typing.get_args(fcstream.Event)
+    assert len(events) >= 14
+    untracked = set()
+    for cls in events:
+        hints = typing.get_type_hints(cls, globalns=vars(fcstream._events))
+        scalar_only = all(map(_scalar, hints.values()))
+        if not cls.__struct_config__.gc:
+            untracked.add(cls.__name__)
+            assert scalar_only, cls.__name__
+    assert {"ArgumentsDelta", "TextDelta", "CallStarted"} <= untracked
+    assert not gc.is_tracked(fcstream.TextDelta(0, 0, "x"))
+    assert gc.is_tracked(fcstream.Usage(0, {}))
+    assert gc.is_tracked(fcstream.CallDone(0, fcstream.ToolCall(
+        call_id="c", name="f", arguments="{}", index=0)))
