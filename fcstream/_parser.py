@@ -156,12 +156,19 @@ class StreamParser:
         out: list[Event] = []
         if data:
             try:
-                self._pending.extend(self._framer.feed_items(data))
+                items = self._framer.feed_items(data)
             except StreamFormatError as exc:
                 self._pending.extend(exc.events)  # messages framed before the error
                 self._run(out)
                 exc.events = out
                 raise
+            acc = self._acc
+            if len(items) == 1 and acc is not None and not self._pending and (
+                type(run := items[0]) is PayloadRun
+            ):  # a live stream's usual read: one run, nothing queued
+                self._apply_run(acc, run, out)
+                return out
+            self._pending.extend(items)
         self._run(out)
         return out
 
@@ -208,13 +215,7 @@ class StreamParser:
             item = pending.popleft()
             if type(item) is PayloadRun:
                 if acc is not None:
-                    start = len(out)
-                    before = acc.problems
-                    applied = acc.handle_run(item, out, strict)
-                    if applied < len(item.payloads):
-                        pending.appendleft(item.rest(applied))
-                    if acc.problems != before:
-                        self._raise_first_error(out, start)
+                    self._apply_run(acc, item, out)
                     continue
                 msg = item.message(0, item.offset)
                 data = msg.data
@@ -252,6 +253,17 @@ class StreamParser:
                     self._raise_first_error(out, start)
             else:
                 acc.handle(msg, out)
+
+    def _apply_run(self, acc: Accumulator, run: PayloadRun, out: list[Event]) -> None:
+        """Hand ``run`` to the accumulator. In strict mode it stops after a payload with a
+        problem: the rest waits in front of the queue and the error is raised."""
+        start = len(out)
+        before = acc.problems
+        applied = acc.handle_run(run, out, self.strict)
+        if applied < len(run.payloads):
+            self._pending.appendleft(run.rest(applied))
+        if acc.problems != before:
+            self._raise_first_error(out, start)
 
     def _raise_first_error(self, out: list[Event], start: int) -> None:
         if not self.strict:

@@ -104,42 +104,33 @@ class Unterminated(msgspec.Struct, frozen=True, gc=False):
     truncated: bool
 
 
-class PayloadRun:
-    """Consecutive ``message`` events of one ``data:`` line each, kept as a list of payloads.
+class PayloadRun(msgspec.Struct, gc=False):
+    """Consecutive events of one ``data:`` line each (and one ``event:`` line, when ``names``
+    is set), kept as a list of payloads.
 
     The framer's fast path makes these for the parser, which hands the whole list to the
     accumulator in one call: no per-event message object on the hot path. Event ``k`` of the
-    run has index ``index + k`` and starts at byte ``offsets()[k]``.
+    run has index ``index + k`` and starts at byte ``offset_of(k)``. A Struct: one is made per
+    network read, and a class's Python ``__init__`` costs three times as much.
     """
 
-    __slots__ = ("_at", "_at_offset", "event_id", "index", "names", "offset", "payloads", "retry")
-
-    def __init__(
-        self,
-        payloads: list[bytes],
-        index: int,
-        offset: int,
-        event_id: str,
-        retry: int | None,
-        names: list[str] | None = None,
-    ) -> None:
-        self.payloads = payloads
-        self.index = index
-        self.offset = offset
-        self.event_id = event_id
-        self.retry = retry
-        self.names = names
-        """Each event's type when the blocks carried ``event:`` lines; ``None``: all
-        ``message``."""
-        self._at = 0  # a block whose offset is known (the hot paths ask in order) ...
-        self._at_offset = offset  # ... and that offset
+    payloads: list[bytes]
+    index: int
+    offset: int
+    event_id: str
+    retry: int | None
+    names: list[str] | None = None
+    """Each event's type when the blocks carried ``event:`` lines; ``None``: all
+    ``message``."""
+    _at: int = 0  # a block whose offset is known (the hot paths ask in order) ...
+    _at_offset: int = 0  # ... and that offset (block 0's is ``offset``)
 
     def offset_of(self, k: int) -> int:
         """Where block ``k`` starts. Worked out only when asked (the hot paths need a block's
         offset only to report it), from the last block asked about when ``k`` comes after it:
         asking in order costs O(run) in all."""
         at = self._at
-        if k < at:
+        if k < at or not at:
             at, offset = 0, self.offset
         else:
             offset = self._at_offset
