@@ -17,9 +17,8 @@ is amortised O(1) per byte. Payloads stay ``bytes``: msgspec decodes them withou
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from itertools import accumulate, repeat
-from operator import add, itemgetter
+from itertools import repeat
+from operator import itemgetter
 from typing import Final
 
 import msgspec
@@ -137,19 +136,11 @@ class PayloadRun(msgspec.Struct, gc=False):
         if k > at:
             offset += sum(map(len, self.payloads[at:k])) + 8 * (k - at)
             if self.names is not None:
-                offset += sum(map(_name_size, self.names[at:k])) + 8 * (k - at)
+                names = "".join(self.names[at:k])  # ASCII, nearly always: chars are bytes
+                offset += (len(names) if names.isascii() else len(names.encode())) + 8 * (k - at)
             self._at = k
             self._at_offset = offset
         return offset
-
-    def offsets(self) -> list[int]:
-        """Where each block starts."""
-        sizes: Iterable[int] = map((8).__add__, map(len, self.payloads))
-        if self.names is not None:
-            sizes = map(add, sizes, map((8).__add__, map(_name_size, self.names)))
-        offsets = list(accumulate(sizes, initial=self.offset))
-        offsets.pop()  # where the block after the run starts
-        return offsets
 
     def message(self, k: int, offset: int | None = None) -> SSEMessage:
         """Event ``k`` as a message (``offset``: its start, when the caller knows it)."""
@@ -160,7 +151,7 @@ class PayloadRun(msgspec.Struct, gc=False):
                           self.index + k)
 
     def messages(self) -> list[SSEMessage]:
-        return [self.message(k, offset) for k, offset in enumerate(self.offsets())]
+        return [self.message(k) for k in range(len(self.payloads))]
 
     def rest(self, k: int) -> PayloadRun:
         """The events from ``k`` on, as a run of their own."""
@@ -169,18 +160,6 @@ class PayloadRun(msgspec.Struct, gc=False):
         return PayloadRun(
             self.payloads[k:], self.index + k, offset, self.event_id, self.retry, names
         )
-
-
-_NAME_SIZES: dict[str, int] = {}
-
-
-def _name_size(name: str) -> int:
-    size = _NAME_SIZES.get(name)
-    if size is None:
-        size = len(name.encode())
-        if len(_NAME_SIZES) < 256:
-            _NAME_SIZES[name] = size
-    return size
 
 
 def _expand(items: list[SSEMessage | PayloadRun]) -> list[SSEMessage]:

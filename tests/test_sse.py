@@ -524,3 +524,12 @@ def test_a_long_block_fed_byte_by_byte_is_read_once(block: bytes, monkeypatch: p
     assert messages[0].data == b"\n".join([b"x"] * (block.count(b"data: x")))
     assert rest.data == b""
     assert sum(handed) <= 2 * len(block) + 64
+
+
+def test_offsets_after_event_names_that_are_not_ascii() -> None:
+    """Offsets count bytes: a name's UTF-8 length, not its characters."""
+    data = "event: é.delta\ndata: 1\n\nevent: ok\ndata: 2\n\nevent: ü\ndata: 3\n\n".encode()
+    messages, _ = same_for_every_split(data)
+    assert [m.offset for m in messages] == [0, 25, 44]
+    assert [data[m.offset :].split(b"\n")[0] for m in messages] == [
+        "event: é.delta".encode(), b"event: ok", "event: ü".encode()]
