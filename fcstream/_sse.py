@@ -12,6 +12,11 @@ Goal: cost linear in the bytes fed, whatever the chunking. The framer remembers 
 searched for a line end (``_scan``), so a 1 MB line fed one byte at a time is searched once, and
 it compacts its buffer only when the consumed prefix is at least half of it, so the memmove cost
 is amortised O(1) per byte. Payloads stay ``bytes``: msgspec decodes them without a str copy.
+
+Fast path: runs of ``data: X`` blocks, or ``event: NAME`` + ``data: X`` blocks, with LF or
+CRLF line ends, are cut out of a read with C-level splits and counts; every other shape
+(comments, ``id:``, multi-line data, lone CRs...) goes through the line loop, which follows the
+rules above to the letter. Both give the same messages for any chunking (property-tested).
 """
 
 from __future__ import annotations
@@ -121,6 +126,8 @@ class PayloadRun(msgspec.Struct, gc=False):
     names: list[str] | None = None
     """Each event's type when the blocks carried ``event:`` lines; ``None``: all
     ``message``."""
+    eol: int = 1
+    """Bytes per line end: 1 (LF) or 2 (CRLF)."""
     _at: int = 0  # a block whose offset is known (the hot paths ask in order) ...
     _at_offset: int = 0  # ... and that offset (block 0's is ``offset``)
 
@@ -134,10 +141,12 @@ class PayloadRun(msgspec.Struct, gc=False):
         else:
             offset = self._at_offset
         if k > at:
-            offset += sum(map(len, self.payloads[at:k])) + 8 * (k - at)
+            # ``data: `` + payload + two line ends; ``event: `` + name + a line end
+            offset += sum(map(len, self.payloads[at:k])) + (6 + 2 * self.eol) * (k - at)
             if self.names is not None:
                 names = "".join(self.names[at:k])  # ASCII, nearly always: chars are bytes
-                offset += (len(names) if names.isascii() else len(names.encode())) + 8 * (k - at)
+                offset += (len(names) if names.isascii() else len(names.encode())) + (
+                    7 + self.eol) * (k - at)
             self._at = k
             self._at_offset = offset
         return offset
@@ -158,7 +167,7 @@ class PayloadRun(msgspec.Struct, gc=False):
         offset = self.offset_of(k)
         names = self.names[k:] if self.names is not None else None
         return PayloadRun(
-            self.payloads[k:], self.index + k, offset, self.event_id, self.retry, names
+            self.payloads[k:], self.index + k, offset, self.event_id, self.retry, names, self.eol
         )
 
 
@@ -172,16 +181,17 @@ def _expand(items: list[SSEMessage | PayloadRun]) -> list[SSEMessage]:
     return out
 
 
-def _blank_line(data: bytes, start: int) -> int:
-    """Where the next ``\n\n`` at or after ``start`` is, or -1. Found LF by LF: a one-byte
-    search runs at memory speed, while CPython searches for a two-byte needle about as slowly
-    as a Python loop over the few LFs an SSE read holds."""
+def _block_end(data: bytes, start: int, eol: bytes) -> int:
+    """Where the block holding ``start`` ends (just after its blank line), or -1, for line
+    ends ``eol`` (LF, or CRLF: a read the caller checked holds no lone CR or LF). Found LF
+    by LF: a one-byte search runs at memory speed, while CPython searches for a two-byte
+    needle about as slowly as a Python loop over the few LFs an SSE read holds."""
     find = data.find
     at = find(b"\n", start)
     while at >= 0:
-        if data[at + 1 : at + 2] == b"\n":
-            return at
-        at = find(b"\n", at + 2)
+        if data.startswith(eol, at + 1):
+            return at + 1 + len(eol)
+        at = find(b"\n", at + 1)
     return -1
 
 
@@ -203,6 +213,7 @@ class SSEFramer:
         "_buf",
         "_count",
         "_cr_mode",
+        "_eol",
         "_event",
         "_last_id",
         "_max",
@@ -223,6 +234,7 @@ class SSEFramer:
         self._block_bytes = 0
         self._skip_lf = False  # the last line ended with a CR at the end of a chunk
         self._cr_mode = False  # a CR was ever seen: search for both line-end bytes
+        self._eol = b"\n"  # the line end the fast split takes in this read (CRLF in CR mode)
         self._bom_done = False
         self._broken = False
         self._parts: list[bytes] = []
@@ -276,15 +288,21 @@ class SSEFramer:
         if not self._bom_done and not self._buf and len(data) >= 3 and type(data) is bytes:
             self._bom_done = not data.startswith(_BOM)  # a BOM is dropped by the general loop
         try:
-            if (
-                type(data) is bytes
-                and self._bom_done
-                and not self._cr_mode
-                and data.find(b"\r") < 0
-            ):
+            if type(data) is not bytes or not self._bom_done:
+                self._general(data, out)
+            elif not self._cr_mode and data.find(b"\r") < 0:
+                self._eol = b"\n"
                 self._fast(data, out)
             else:
-                self._general(data, out)
+                # CRLF (some proxies, .NET, sse-starlette): the split takes CRLF blocks and
+                # checks each run holds no lone CR or LF; the general loop reads the rest
+                self._cr_mode = True
+                self._eol = b"\r\n"
+                if self._skip_lf:  # the LF of a CRLF that the last read cut: the loop has it
+                    self._general(data[:1], out)
+                    data = data[1:]
+                if data:
+                    self._fast(data, out)
         except StreamFormatError as exc:
             exc.events = out  # the messages completed before the oversized one
             raise
@@ -297,16 +315,17 @@ class SSEFramer:
         ``_FAST_RETRIES`` times per read; then the general loop takes the rest.
 
         The open block waiting in the buffer is put in front of ``data`` once this chunk
-        completes it (found by ``\n\n``), so a network read gives one run, not a run and a
+        completes it (found by its blank line), so a network read gives one run, not a run and a
         stray event; while it is still incomplete the buffer keeps growing (each byte searched
         once)."""
         buf = self._buf
+        eol = self._eol
         if buf:
-            if buf[-1] == _LF and data[0] == _LF:
-                cut = 1
+            if buf.endswith(eol) and data.startswith(eol):
+                cut = len(eol)
             else:
-                cut = _blank_line(data, 0) + 2
-                if cut == 1:  # no blank line: the waiting event is still not complete (an LF
+                cut = _block_end(data, 0, eol)
+                if cut < 0:  # no blank line: the waiting event is still not complete (an LF
                     self._general(data, out)  # first ends a line, not the block: read on)
                     return
             if len(buf) - self._block_start > _REREAD_MAX:
@@ -340,8 +359,8 @@ class SSEFramer:
             # lines...) go to the general loop, up to the next block that starts like a
             # plain one; then the split is tried again on the rest
             pos = used
-            while (end := _blank_line(data, pos)) >= 0:
-                pos = end + 2
+            while (end := _block_end(data, pos, eol)) >= 0:
+                pos = end
                 if data.startswith(b"data: ", pos) or data.startswith(b"event: ", pos):
                     break
             if pos == used or not retries:
@@ -353,7 +372,7 @@ class SSEFramer:
             if self._buf or not data:
                 break
         if data:
-            if self._stash(data):
+            if not self._cr_mode and self._stash(data):
                 return
             self._general(data, out)
 
@@ -377,58 +396,69 @@ class SSEFramer:
         return True
 
     def _split_plain(self, data: bytes, out: list[SSEMessage | PayloadRun]) -> int:
-        """The plain ``data: X\n\n`` events at the start of ``data`` as one run; returns the
-        bytes used (0 when the start is not plain). Checked with C-level scans: every LF up to
-        the last plain event belongs to a ``\n\ndata: `` separator."""
+        """The plain ``data: X`` + blank line events at the start of ``data`` as one run;
+        returns the bytes used (0 when the start is not plain). Checked with C-level scans:
+        every LF (and, for CRLF, every CR) up to the last plain event belongs to a line end
+        of the ``data:`` lines and blank lines the split cut at."""
         if not data.startswith(b"data: "):
             return 0
-        end = data.find(b"\n")
-        if end == len(data) - 2 and data[-1] == _LF:  # exactly one event: a live read's shape
-            pieces = [data[6:end]]
-        elif end < 0 or data[end + 1 : end + 2] != b"\n":
+        eol = self._eol
+        crlf = len(eol) - 1  # 1 for CRLF: the line end starts one byte before its LF
+        block = 2 * len(eol)  # the data line's end and the blank line
+        end = data.find(b"\n") - crlf  # where the first line ends
+        if end + block == len(data) and data.endswith(eol) and data.startswith(eol, end):
+            pieces = [data[6:end]]  # exactly one event: a live read's shape
+            stop = len(data)
+        elif end < 0 or not data.startswith(eol + eol, end):
             return 0  # the first block is not plain: no split of the whole read for nothing
         else:
-            pieces = data.split(b"\n\ndata: ")
+            pieces = data.split(eol + eol + b"data: ")
             last = pieces[-1]
-            close = _blank_line(last, 0)
+            close = _block_end(last, 0, eol)
             if close >= 0:
-                end = len(data) - len(last) + close
-                pieces[-1] = last[:close]
+                stop = len(data) - len(last) + close
+                pieces[-1] = last[: close - block]
             elif len(pieces) > 1:
-                end = len(data) - len(last) - 8
+                stop = len(data) - len(last) - 6
                 pieces.pop()
             else:
                 return 0
-            if data.count(b"\n", 0, end) != 2 * (len(pieces) - 1):
-                return 0
             pieces[0] = pieces[0][6:]
-        if end > self._max and max(map(len, pieces)) > self._max:
+        lines = 2 * len(pieces)
+        if data.count(b"\n", 0, stop) != lines or (crlf and data.count(b"\r", 0, stop) != lines):
+            return 0
+        if stop > self._max and max(map(len, pieces)) > self._max:
             return 0  # the general loop raises for the oversized event
-        out.append(PayloadRun(pieces, self._count, self._base, self._last_id, self._retry))
+        out.append(PayloadRun(pieces, self._count, self._base, self._last_id, self._retry,
+                              None, len(eol)))
         self._count += len(pieces)
-        self._base += end + 2
-        return end + 2
+        self._base += stop
+        return stop
 
     def _split_named(self, data: bytes, out: list[SSEMessage | PayloadRun]) -> int:
         """The same for blocks of ``event: NAME`` + one ``data:`` line (the Responses API's
-        shape). One split at LF (the cheapest byte pass) gives lines in threes: the name, the
-        data, the blank line; the run ends at the first block of another shape."""
+        shape). One split at the line end gives lines in threes: the name, the data, the blank
+        line; the run ends at the first block of another shape."""
         if not data.startswith(b"event: "):
             return 0
-        second = data.find(b"\n") + 1
-        third = data.find(b"\n", second)
-        if not (second and data.startswith(b"data: ", second) and data[third + 1 : third + 2]
-                == b"\n"):
+        eol = self._eol
+        crlf = len(eol) - 1
+        second = data.find(b"\n") + 1  # where the data line starts
+        third = data.find(b"\n", second) - crlf  # where it ends
+        if not (second and data.startswith(b"data: ", second) and data.startswith(eol + eol,
+                third) and data.startswith(eol, second - len(eol))):
             return 0  # the first block is not event + data: no split of the whole read
-        if third + 2 == len(data):  # exactly one block: a live read's shape
-            if third - second - 6 > self._max:
-                return 0  # the general loop raises for the oversized event
+        if third + 2 * len(eol) == len(data):  # exactly one block: a live read's shape
+            if third - second - 6 > self._max or (crlf and (
+                    data.count(b"\r") != 3 or data.count(b"\n") != 3)):
+                return 0  # the general loop raises for the oversized event (or reads CRs)
             out.append(PayloadRun([data[second + 6 : third]], self._count, self._base,
-                                  self._last_id, self._retry, [_name_of(data[: second - 1])]))
+                                  self._last_id, self._retry,
+                                  [_name_of(data[: second - 1 - crlf])], len(eol)))
             self._count += 1
             self._base += len(data)
             return len(data)
-        lines = data.split(b"\n")
+        lines = data.split(eol)
         count = (len(lines) - 1) // 3  # blocks whose blank line is there
         blanks = lines[2 : 3 * count : 3]
         if blanks.count(b"") != count:  # a block of another shape: the run stops before it
@@ -440,13 +470,16 @@ class SSEFramer:
             count = _named_prefix(heads, datas, names)
             del heads[count:], datas[count:], names[count:]
         payloads = list(map(_AFTER_DATA, datas))
-        used = sum(map(len, heads)) + sum(map(len, datas)) + 3 * count
+        used = sum(map(len, heads)) + sum(map(len, datas)) + 3 * count * len(eol)
         if not payloads:
             return 0
+        if crlf and (data.count(b"\r", 0, used) != 3 * count
+                     or data.count(b"\n", 0, used) != 3 * count):
+            return 0  # a lone CR or LF in the run: the general loop reads it
         if used > self._max and max(map(len, payloads)) > self._max:
             return 0
         out.append(PayloadRun(payloads, self._count, self._base, self._last_id, self._retry,
-                              names))  # type: ignore[arg-type]  # no None left
+                              names, len(eol)))  # type: ignore[arg-type]  # no None left
         self._count += count
         self._base += used
         return used

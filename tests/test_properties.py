@@ -276,6 +276,38 @@ def test_reads_mixing_block_shapes_match_the_reference(blocks: list[bytes], cuts
     assert frame(byte_by_byte(data)) == whole
 
 
+odd_line_ends = st.sampled_from([
+    b"data: x\n\n",  # an LF-only block in a CRLF stream
+    b"data: a\rb\r\n\r\n",  # a lone CR inside a line: a line end
+    b"event: a\rb\r\ndata: {}\r\n\r\n",
+    b"event: a\rb\ndata: {}\r\n\r\n",  # as many CRs as LFs, but not in pairs
+    b"data: {}\r\n\r",  # a block ended by a lone CR
+    b"\r",
+])
+
+
+@given(
+    blocks=st.lists(st.one_of(block_shapes.map(lambda b: (b, True)),
+                              odd_line_ends.map(lambda b: (b, False))), min_size=1, max_size=40),
+    eol=st.sampled_from([b"\n", b"\r\n"]),
+    cuts=cut_lists,
+)
+@example(blocks=[(b"data: {}\n\n", True)] * 3, eol=b"\r\n", cuts=[11, 12, 13])
+@example(blocks=[(b"event: response.x\ndata: {}\n\n", True)] * 3, eol=b"\r\n", cuts=[31])
+@example(blocks=[(b"event: a\rb\ndata: {}\r\n\r\n", False)], eol=b"\r\n", cuts=[])
+def test_streams_in_one_line_end_match_the_reference(
+    blocks: list[tuple[bytes, bool]], eol: bytes, cuts: list[int]
+) -> None:
+    """Whole CRLF streams (some proxies, .NET, sse-starlette) go through the fast split too:
+    with CRLFs cut across reads, and with lone CRs and LFs that it must leave to the line
+    loop. Offsets are compared too: the split counts two bytes per line end."""
+    data = b"".join(b.replace(b"\n", eol) if same else b for b, same in blocks)
+    whole = frame([data])
+    assert [(m.event, m.data, m.id, m.retry) for m in whole[0]] == whatwg(data)
+    assert frame(split_at(data, [c % (len(data) + 1) for c in cuts])) == whole
+    assert frame(byte_by_byte(data)) == whole
+
+
 # chat chunks: a small vocabulary so fragments collide, calls interleave, choices finish
 arguments = st.sampled_from(['{"a":', "1}", "", "{}", '"\u00e9"', "0"])
 first_fragments = st.builds(
