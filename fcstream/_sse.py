@@ -52,15 +52,31 @@ _NAMES: dict[bytes, str] = {}
 """``event: NAME`` lines seen by the fast path, decoded once (a stream has a handful)."""
 
 
-_AFTER_DATA: Final = itemgetter(slice(6, None))
-"""``line[6:]`` as a C-level callable for ``map``: the payload of a ``data: `` line."""
+_AFTER_DATA: Final = {6: itemgetter(slice(6, None)), 5: itemgetter(slice(5, None))}
+"""``line[6:]`` (``data: ``) or ``line[5:]`` (``data:``, S04) as C-level callables for ``map``."""
 
 
-def _named_prefix(heads: list[bytes], datas: list[bytes], names: list[str | None]) -> int:
-    """How many blocks from the start are ``event: NAME`` + ``data: X``; fills the names not
-    yet cached (the cache keeps up to 256: a stream has a handful)."""
+def _data_prefix(data: bytes, at: int) -> bytes | None:
+    """The ``data:`` prefix of the line at ``at``: with its space, without one, or ``None``."""
+    if data.startswith(b"data: ", at):
+        return b"data: "
+    return b"data:" if data.startswith(b"data:", at) else None
+
+
+def _spaced(payloads: list[bytes]) -> bool:
+    """Whether a payload cut after ``data:`` starts with a space, which the line loop would
+    drop: a run cut at ``data:`` must not hold one."""
+    return any(map(bytes.startswith, payloads, repeat(b" ")))
+
+
+def _named_prefix(heads: list[bytes], datas: list[bytes], names: list[str | None],
+                  prefix: bytes) -> int:
+    """How many blocks from the start are ``event: NAME`` + ``prefix`` + ``X``; fills the
+    names not yet cached (the cache keeps up to 256: a stream has a handful)."""
+    bare = len(prefix) == 5  # ``data:`` with no space: a line with one ends the run
     for k, (head, line) in enumerate(zip(heads, datas, strict=True)):
-        if not (head.startswith(b"event: ") and line.startswith(b"data: ")):
+        if not (head.startswith(b"event: ") and line.startswith(prefix)) or (
+                bare and line.startswith(b"data: ")):
             return k
         if names[k] is None:
             names[k] = _name_of(head)
@@ -126,8 +142,9 @@ class PayloadRun(msgspec.Struct, gc=False):
     names: list[str] | None = None
     """Each event's type when the blocks carried ``event:`` lines; ``None``: all
     ``message``."""
-    eol: int = 1
-    """Bytes per line end: 1 (LF) or 2 (CRLF)."""
+    around: int = 8
+    """Bytes of each block besides its payload and name: ``data: `` and two line ends, plus
+    ``event: `` and a line end when named."""
     _at: int = 0  # a block whose offset is known (the hot paths ask in order) ...
     _at_offset: int = 0  # ... and that offset (block 0's is ``offset``)
 
@@ -141,12 +158,10 @@ class PayloadRun(msgspec.Struct, gc=False):
         else:
             offset = self._at_offset
         if k > at:
-            # ``data: `` + payload + two line ends; ``event: `` + name + a line end
-            offset += sum(map(len, self.payloads[at:k])) + (6 + 2 * self.eol) * (k - at)
+            offset += sum(map(len, self.payloads[at:k])) + self.around * (k - at)
             if self.names is not None:
                 names = "".join(self.names[at:k])  # ASCII, nearly always: chars are bytes
-                offset += (len(names) if names.isascii() else len(names.encode())) + (
-                    7 + self.eol) * (k - at)
+                offset += len(names) if names.isascii() else len(names.encode())
             self._at = k
             self._at_offset = offset
         return offset
@@ -167,7 +182,7 @@ class PayloadRun(msgspec.Struct, gc=False):
         offset = self.offset_of(k)
         names = self.names[k:] if self.names is not None else None
         return PayloadRun(
-            self.payloads[k:], self.index + k, offset, self.event_id, self.retry, names, self.eol
+            self.payloads[k:], self.index + k, offset, self.event_id, self.retry, names, self.around
         )
 
 
@@ -361,7 +376,7 @@ class SSEFramer:
             pos = used
             while (end := _block_end(data, pos, eol)) >= 0:
                 pos = end
-                if data.startswith(b"data: ", pos) or data.startswith(b"event: ", pos):
+                if data.startswith(b"data:", pos) or data.startswith(b"event: ", pos):
                     break
             if pos == used or not retries:
                 data = data[used:]
@@ -387,7 +402,7 @@ class SSEFramer:
             return False
         start = 0
         while start < len(data):
-            if not (data.startswith(b"data: ", start) or data.startswith(b"event: ", start)):
+            if not (data.startswith(b"data:", start) or data.startswith(b"event: ", start)):
                 return False
             start = data.find(b"\n", start) + 1
             if not start:
@@ -400,37 +415,41 @@ class SSEFramer:
         returns the bytes used (0 when the start is not plain). Checked with C-level scans:
         every LF (and, for CRLF, every CR) up to the last plain event belongs to a line end
         of the ``data:`` lines and blank lines the split cut at."""
-        if not data.startswith(b"data: "):
+        prefix = _data_prefix(data, 0)
+        if prefix is None:
             return 0
+        skip = len(prefix)
         eol = self._eol
         crlf = len(eol) - 1  # 1 for CRLF: the line end starts one byte before its LF
         block = 2 * len(eol)  # the data line's end and the blank line
         end = data.find(b"\n") - crlf  # where the first line ends
         if end + block == len(data) and data.endswith(eol) and data.startswith(eol, end):
-            pieces = [data[6:end]]  # exactly one event: a live read's shape
+            pieces = [data[skip:end]]  # exactly one event: a live read's shape
             stop = len(data)
         elif end < 0 or not data.startswith(eol + eol, end):
             return 0  # the first block is not plain: no split of the whole read for nothing
         else:
-            pieces = data.split(eol + eol + b"data: ")
+            pieces = data.split(eol + eol + prefix)
             last = pieces[-1]
             close = _block_end(last, 0, eol)
             if close >= 0:
                 stop = len(data) - len(last) + close
                 pieces[-1] = last[: close - block]
             elif len(pieces) > 1:
-                stop = len(data) - len(last) - 6
+                stop = len(data) - len(last) - skip
                 pieces.pop()
             else:
                 return 0
-            pieces[0] = pieces[0][6:]
+            pieces[0] = pieces[0][skip:]
+        if skip == 5 and _spaced(pieces):
+            return 0
         lines = 2 * len(pieces)
         if data.count(b"\n", 0, stop) != lines or (crlf and data.count(b"\r", 0, stop) != lines):
             return 0
         if stop > self._max and max(map(len, pieces)) > self._max:
             return 0  # the general loop raises for the oversized event
         out.append(PayloadRun(pieces, self._count, self._base, self._last_id, self._retry,
-                              None, len(eol)))
+                              None, skip + block))
         self._count += len(pieces)
         self._base += stop
         return stop
@@ -445,16 +464,19 @@ class SSEFramer:
         crlf = len(eol) - 1
         second = data.find(b"\n") + 1  # where the data line starts
         third = data.find(b"\n", second) - crlf  # where it ends
-        if not (second and data.startswith(b"data: ", second) and data.startswith(eol + eol,
-                third) and data.startswith(eol, second - len(eol))):
+        prefix = _data_prefix(data, second) if second else None
+        if prefix is None or not (data.startswith(eol + eol, third)
+                                  and data.startswith(eol, second - len(eol))):
             return 0  # the first block is not event + data: no split of the whole read
+        skip = len(prefix)
+        around = skip + 3 * len(eol) + 7  # data: and 2 line ends, event: and 1
         if third + 2 * len(eol) == len(data):  # exactly one block: a live read's shape
-            if third - second - 6 > self._max or (crlf and (
+            if third - second - skip > self._max or (crlf and (
                     data.count(b"\r") != 3 or data.count(b"\n") != 3)):
                 return 0  # the general loop raises for the oversized event (or reads CRs)
-            out.append(PayloadRun([data[second + 6 : third]], self._count, self._base,
+            out.append(PayloadRun([data[second + skip : third]], self._count, self._base,
                                   self._last_id, self._retry,
-                                  [_name_of(data[: second - 1 - crlf])], len(eol)))
+                                  [_name_of(data[: second - 1 - crlf])], around))
             self._count += 1
             self._base += len(data)
             return len(data)
@@ -466,10 +488,11 @@ class SSEFramer:
         heads = lines[0 : 3 * count : 3]
         datas = lines[1 : 3 * count : 3]
         names: list[str | None] = list(map(_NAMES.get, heads))  # only valid heads are cached
-        if None in names or not all(map(bytes.startswith, datas, repeat(b"data: "))):
-            count = _named_prefix(heads, datas, names)
+        if None in names or not all(map(bytes.startswith, datas, repeat(prefix))) or (
+                skip == 5 and any(map(bytes.startswith, datas, repeat(b"data: ")))):
+            count = _named_prefix(heads, datas, names, prefix)
             del heads[count:], datas[count:], names[count:]
-        payloads = list(map(_AFTER_DATA, datas))
+        payloads = list(map(_AFTER_DATA[skip], datas))
         used = sum(map(len, heads)) + sum(map(len, datas)) + 3 * count * len(eol)
         if not payloads:
             return 0
@@ -479,7 +502,7 @@ class SSEFramer:
         if used > self._max and max(map(len, payloads)) > self._max:
             return 0
         out.append(PayloadRun(payloads, self._count, self._base, self._last_id, self._retry,
-                              names, len(eol)))  # type: ignore[arg-type]  # no None left
+                              names, around))  # type: ignore[arg-type]  # no None left
         self._count += count
         self._base += used
         return used

@@ -261,6 +261,9 @@ block_shapes = st.sampled_from([
     b"data: a\ndata: b\n\n",
     b"event: e\ndata: {}\nid: 8\n\n",
     b"\n",
+    b"data:{}\n\n",  # S04: no space after the colon
+    b"event: response.x\ndata:{}\n\n",
+    b"data:  {}\n\n",  # two spaces: the value keeps one
 ])
 
 
