@@ -26,6 +26,8 @@ CallType = Literal["function", "custom"]
 
 _DECODE: Final = msgspec.json.Decoder()
 _ENCODE: Final = msgspec.json.Encoder()
+_WINDOW: Final = 16 * 1024
+"""Characters encoded at a time by ``ArgumentBuffer.equals_json``."""
 
 
 def _reject_constant(name: str) -> Any:
@@ -93,6 +95,30 @@ class ArgumentBuffer(list[str]):
                 return False
             pos += len(piece)
         return pos == len(text)
+
+    def equals_json(self, raw: bytes | memoryview | msgspec.Raw) -> bool:
+        """Whether ``raw``, a JSON string token, is exactly the fragments as msgspec encodes
+        them, compared window by window: a closing event's megabyte of arguments is checked
+        without being decoded into a second copy. Escaping that differs from msgspec's (which
+        escapes only quotes, backslashes and control characters) compares unequal: the
+        caller then decodes and compares texts."""
+        view = memoryview(raw)
+        end = len(view) - 1
+        if end < 1 or view[0] != 0x22 or view[end] != 0x22:
+            return False
+        pos = 1
+        encode = _ENCODE.encode
+        try:
+            for piece in chain(self._blocks, self):
+                for at in range(0, len(piece), _WINDOW):
+                    token = encode(piece[at : at + _WINDOW])
+                    size = len(token) - 2
+                    if pos + size > end or view[pos : pos + size].tobytes() != token[1:-1]:
+                        return False
+                    pos += size
+        except (msgspec.EncodeError, UnicodeEncodeError):  # a lone surrogate half: texts decide
+            return False
+        return pos == end
 
     def reset(self, text: str) -> None:
         """Hold ``text`` alone (the fragments are dropped)."""

@@ -70,6 +70,9 @@ _COMPACT_AT: Final = ArgumentBuffer.COMPACT_AT
 _INLINE: Final = frozenset({_ARGS_DELTA, _TEXT_DELTA})
 """The events the hot path applies inline."""
 _UNDECODABLE: Final = (msgspec.DecodeError, UnicodeDecodeError)
+_COMPARE_RAW_AT: Final = 16 * 1024
+"""Closing events' texts from this size on are first compared, as raw JSON, with what the
+deltas built (``ArgumentBuffer.equals_json``); smaller ones are simply decoded."""
 """What a decode of untrusted bytes may raise: msgspec reports bad UTF-8 inside a string as
 ``UnicodeDecodeError``, not as a ``DecodeError``."""
 _ENCODE: Final = msgspec.json.Encoder()
@@ -558,16 +561,26 @@ class ResponsesAccumulator(Accumulator):
         self, msg: SSEMessage, call: _Call, item: wire.Item, out: list[Event]
     ) -> str | None:
         raw = item.input if call.type == "custom" else item.arguments
+        return self._final_text(msg, call, raw, "item", out)
+
+    def _final_text(
+        self, msg: SSEMessage, call: _Call, raw: msgspec.Raw, what: str, out: list[Event]
+    ) -> str | None:
+        """The text a closing event (``.done``, an item) gives for ``call``, as ``str``;
+        ``None`` when it gives none, or when it is what the call already holds (a big one is
+        compared as raw JSON, never decoded: a megabyte of arguments is not built again)."""
+        if len(raw) >= _COMPARE_RAW_AT and call.args.equals_json(raw):
+            return None
         try:
             text, was_string = wire.raw_text(raw)
         except _UNDECODABLE:
-            self.payload_error(out, msg, "item arguments are not valid UTF-8 JSON text")
+            self.payload_error(out, msg, f"{what} arguments are not valid UTF-8 JSON text")
             return None  # the streamed text stands
         if not was_string:
             self.report_at(
                 out,
                 msg,
-                "item arguments sent as a JSON value instead of a string",
+                f"{what} arguments sent as a JSON value instead of a string",
                 call=call,
                 data=text or "",
             )
@@ -693,17 +706,20 @@ class ResponsesAccumulator(Accumulator):
     def _on_arguments_done(
         self, msg: SSEMessage, name: str, event: wire.ArgumentsDone, out: list[Event]
     ) -> None:
-        text = event.input if name.startswith("response.custom") else event.arguments
-        if text is None:
-            text = event.arguments if event.arguments is not None else event.input
+        custom = name.startswith("response.custom")
+        raw = event.input if custom else event.arguments
+        if not wire.raw_value_present(raw):
+            raw = event.input if wire.raw_value_present(event.input) else event.arguments
         call = self._find(event.output_index, event.item_id)
         if call is None:  # R01 / R03: the .done is all there is
-            type: CallType = "custom" if name.startswith("response.custom") else "function"
+            type: CallType = "custom" if custom else "function"
             call = self._new(event.output_index, event.item_id, type)
         elif call.ended or call.final:
+            text = self._final_text(msg, call, raw, name, out)
             if text is not None and text != call.args.text():
                 self._mismatch(msg, call, name, "arguments", call.args.text(), text, out)
             return
+        text = self._final_text(msg, call, raw, name, out)
         if event.name and call.name is None:
             call.name = event.name
         self._settle(msg, call, text, name, out)

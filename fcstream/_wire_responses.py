@@ -34,10 +34,16 @@ __all__ = [
     "Probe",
     "ResponseEvent",
     "raw_text",
+    "raw_value_present",
 ]
 
 _ABSENT: Final = msgspec.Raw()
 """Default for optional raw fields: msgspec cannot put ``Raw`` in a union with ``None``."""
+
+
+def raw_value_present(raw: msgspec.Raw) -> bool:
+    """Whether an optional raw field was sent with a value (not absent, not ``null``)."""
+    return bool(len(raw)) and not (len(raw) == 4 and bytes(raw) == b"null")
 
 
 def raw_text(raw: msgspec.Raw) -> tuple[str | None, bool]:
@@ -96,11 +102,13 @@ class Delta(msgspec.Struct, gc=False):
 
 class ArgumentsDone(msgspec.Struct, gc=False):
     """``function_call_arguments.done`` (``arguments``) / ``custom_tool_call_input.done``
-    (``input``). Some servers add ``name``; it is read when the call has none yet."""
+    (``input``). Some servers add ``name``; it is read when the call has none yet. The text is
+    ``Raw``, as in items: a big one is compared with the streamed fragments before (instead
+    of) being decoded, and a JSON value sent instead of a string is kept as sent."""
 
     type: str = ""
-    arguments: str | None = None
-    input: str | None = None
+    arguments: msgspec.Raw = _ABSENT
+    input: msgspec.Raw = _ABSENT
     name: str | None = None
     item_id: str | None = None
     output_index: int | None = None

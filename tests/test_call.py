@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from typing import TypedDict
 
 import msgspec
@@ -315,3 +316,38 @@ def test_argument_buffer_folds_fragments_into_blocks() -> None:
     assert buffer.text() == "".join(pieces)  # asking again is the same text
     buffer.add("x")
     assert buffer.text() == "".join(pieces) + "x"
+
+
+@pytest.mark.parametrize("pieces", [
+    ['{"a":', '"x\\"y"}'],
+    ["é😀\n\t\x00", '"\\'],
+    ["z" * 40_000, "é" * 20_000, "y"],  # pieces longer than the compare window
+    [],
+])
+def test_equals_json_against_the_encoded_text(pieces: list[str]) -> None:
+    buffer = ArgumentBuffer()
+    for piece in pieces:
+        buffer.add(piece)
+    text = "".join(pieces)
+    raw = msgspec.json.encode(text)
+    assert buffer.equals_json(raw)
+    assert buffer.equals_json(memoryview(raw))
+    assert not buffer.equals_json(raw[:-1] + b'x"')  # longer
+    if text:
+        assert not buffer.equals_json(raw[:-2] + b'!"')  # the last character differs
+        assert not buffer.equals_json(b'"' + raw[2:])  # shorter
+    assert not buffer.equals_json(json.dumps(text + "é").encode())
+    assert not buffer.equals_json(b"null")
+    assert not buffer.equals_json(b"")
+
+
+def test_equals_json_is_false_for_other_escaping_and_lone_surrogates() -> None:
+    buffer = ArgumentBuffer()
+    buffer.add("é/")
+    assert buffer.equals_json('"é/"'.encode())
+    assert not buffer.equals_json(b'"\\u00e9/"')  # the same text, escaped otherwise
+    assert not buffer.equals_json('"é\\/"'.encode())
+    halves = ArgumentBuffer()
+    halves.add("\ud83d")
+    halves.add("\ude00")
+    assert not halves.equals_json('"😀"'.encode())  # the texts decide (text() re-pairs them)

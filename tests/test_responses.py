@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -891,3 +893,87 @@ def test_split_surrogates_in_responses_deltas_come_back_whole() -> None:
     assert result.texts == {0: "Rain \U0001f327"}
     assert [(c.arguments, c.complete) for c in parser.calls] == [('{"i":"\U0001f327"}', True)]
     assert result.complete
+
+
+# -- big closing events: compared as raw JSON before any decode --------------------------------
+
+BIG = json.dumps({"text": 'say "hi" \\ é 😀 \n\t' * 1200, "n": 1})  # ~26 KB, every escape kind
+ENCODERS = {
+    "msgspec (UTF-8 as is)": lambda p: msgspec.json.encode(p).decode(),
+    "json.dumps ensure_ascii": json.dumps,  # \\uXXXX escapes: compared after a decode
+    "json.dumps, slash escaped": lambda p: json.dumps(p).replace("/", "\\/"),
+}
+
+
+def big_stream(encode: Any, done: str, item: str, final: str, pieces: int = 7) -> bytes:
+    step = -(-len(BIG) // pieces)
+    payloads = [
+        CREATED,
+        added(0, fc("fc_1", "call_1", "f")),
+        *(delta(0, BIG[i : i + step]) for i in range(0, len(BIG), step)),
+        args_done(0, done),
+        item_done(0, fc("fc_1", "call_1", "f", item, "completed")),
+        completed([fc("fc_1", "call_1", "f", final, "completed")]),
+    ]
+    return "".join(f"event: {p['type']}\ndata: {encode(p)}\n\n" for p in payloads).encode()
+
+
+@pytest.mark.parametrize("encode", ENCODERS.values(), ids=ENCODERS.keys())
+def test_big_closing_texts_equal_to_the_deltas(encode: Any) -> None:
+    events, parser = parse(big_stream(encode, BIG, BIG, BIG), strict=True)
+    assert errors(events) == []
+    (end,) = ends(events)
+    assert isinstance(end, CallDone)
+    assert end.event_index == 9
+    assert end.call.arguments == BIG == parser.calls[0].arguments
+
+
+@pytest.mark.parametrize("encode", ENCODERS.values(), ids=ENCODERS.keys())
+@pytest.mark.parametrize("where", ["done", "item", "final"])
+def test_big_closing_texts_that_differ_are_reported(encode: Any, where: str) -> None:
+    other = BIG[:-2] + "2}"  # same length, last digit differs
+    texts = {"done": BIG, "item": BIG, "final": BIG} | {where: other}
+    events, parser = parse(big_stream(encode, texts["done"], texts["item"], texts["final"]))
+    errs = protocol_errors(events)
+    if where == "done":  # then the item and the final output disagree with the .done text
+        assert [(e.event_index, e.data) for e in errs] == [(9, other), (10, BIG), (11, BIG)]
+    else:
+        assert [(e.event_index, e.data) for e in errs] == [({"item": 10, "final": 11}[where],
+                                                             other)]
+    (end,) = ends(events)
+    # the .done text is authoritative; later closing events are only cross-checked
+    assert end.call.arguments == (other if where == "done" else BIG)
+    assert parser.calls[0].arguments == end.call.arguments
+
+
+def test_done_with_arguments_as_a_json_value_is_reported_and_kept() -> None:
+    done = {"type": "response.function_call_arguments.done", "output_index": 0,
+            "item_id": "fc_1", "arguments": {"a": [1, 2]}}
+    events, parser = parse(sse(CREATED, added(0, fc("fc_1", "call_1", "f")), done, completed()))
+    (error,) = protocol_errors(events)
+    assert "JSON value instead of a string" in str(error)
+    (end,) = ends(events)
+    assert isinstance(end, CallDone)
+    assert end.call.arguments == '{"a": [1, 2]}' == parser.calls[0].arguments
+
+
+def test_big_closing_texts_equal_to_the_call_are_not_decoded_again() -> None:
+    """Memory, measured (tracemalloc is exact, unlike time): an item or final output that
+    repeats a 400 KB call costs about the copy of its payload, not a decoded second copy."""
+    text = json.dumps({"q": 'a "b" c' * 60_000})
+    head = [CREATED, added(0, fc("fc_1", "call_1", "f")), delta(0, text), args_done(0, text)]
+    tail = [item_done(0, fc("fc_1", "call_1", "f", text, "completed")),
+            completed([fc("fc_1", "call_1", "f", text, "completed")])]
+    encode = ENCODERS["msgspec (UTF-8 as is)"]
+    parser = StreamParser(strict=True)
+    parser.feed("".join(f"event: {p['type']}\ndata: {encode(p)}\n\n" for p in head).encode())
+    for payload in tail:
+        read = f"event: {payload['type']}\ndata: {encode(payload)}\n\n".encode()
+        tracemalloc.start()
+        try:
+            events = parser.feed(read)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert errors(events) == []
+        assert peak < 1.5 * len(read)  # a decode would add the text again, and its escapes
