@@ -282,8 +282,9 @@ class ChatAccumulator(Accumulator):
         much as what they include: a finish reason (and the usage a choice may carry with it),
         ``delta.function_call`` beside text, anything but one plain fragment. Returns how many
         payloads were applied (fewer than all only when strict mode must raise after one)."""
-        if self._ended or run.names is not None:  # blocks with event: lines are rare in chat
-            return super().handle_run(run, out, strict)
+        names = run.names
+        if self._ended or (names is not None and names.count("message") != len(names)):
+            return super().handle_run(run, out, strict)  # named events other than the default
         absent = _ABSENT
         decode = _DECODE_CHUNK
         states = self._choices

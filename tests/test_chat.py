@@ -39,6 +39,8 @@ from fcstream import (
     iter_events,
 )
 
+from fixtures.generate import chat_stream, synthetic_calls
+
 from .conftest import CORPUS, FIXTURES
 from .feed import byte_by_byte, normalize
 
@@ -1000,3 +1002,18 @@ def test_httpx_sse_events_without_data_give_what_the_bytes_give() -> None:
     response = httpx.Response(200, headers={"content-type": "text/event-stream"}, content=data)
     source = httpx_sse.EventSource(response)
     assert list(iter_events(source)) == run(data)[0]
+
+
+@pytest.mark.parametrize("choices", [1, 3])
+def test_event_message_lines_change_nothing(choices: int) -> None:
+    """``event: message`` names the default type (some gateways write it on every block): the
+    same events and calls as without it, on the fast path too."""
+    plain = chat_stream(synthetic_calls(3, 600, unicode=True), text="hi there " * 20,
+                        choices=choices, fragment=5)
+    named = plain.replace(b"data: ", b"event: message\ndata: ")
+    parser = fcstream.StreamParser()
+    events = parser.feed(named) + parser.finish()
+    reference = fcstream.StreamParser()
+    assert without_offsets(events) == without_offsets(reference.feed(plain) + reference.finish())
+    assert parser.calls == reference.calls
+    assert len(parser.calls) == 3 * choices
