@@ -38,7 +38,6 @@ from fcstream import (
     iter_calls,
     iter_events,
 )
-
 from fixtures.generate import chat_stream, synthetic_calls
 
 from .conftest import CORPUS, FIXTURES
