@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from itertools import repeat
 from operator import itemgetter
-from typing import Final
+from typing import Final, cast
 
 import msgspec
 
@@ -71,17 +71,14 @@ def _spaced(payloads: list[bytes]) -> bool:
     return any(map(bytes.startswith, payloads, repeat(b" ")))
 
 
-def _named_prefix(heads: list[bytes], datas: list[bytes], names: list[str | None],
-                  prefix: bytes) -> int:
-    """How many blocks from the start are ``event: NAME`` + ``prefix`` + ``X``; fills the
-    names not yet cached (the cache keeps up to 256: a stream has a handful)."""
+def _field_prefix(heads: list[bytes], datas: list[bytes], field: bytes, prefix: bytes) -> int:
+    """How many blocks from the start are ``field`` + value, then ``prefix`` + payload (an
+    ``id`` with NUL is ignored by the rules: the line loop takes it)."""
     bare = len(prefix) == 5  # ``data:`` with no space: a line with one ends the run
     for k, (head, line) in enumerate(zip(heads, datas, strict=True)):
-        if not (head.startswith(b"event: ") and line.startswith(prefix)) or (
-                bare and line.startswith(b"data: ")):
+        if not (head.startswith(field) and line.startswith(prefix)) or (
+                bare and line.startswith(b"data: ")) or (field == b"id: " and b"\0" in head):
             return k
-        if names[k] is None:
-            names[k] = _name_of(head)
     return len(heads)
 
 
@@ -127,8 +124,8 @@ class Unterminated(msgspec.Struct, frozen=True, gc=False):
 
 
 class PayloadRun(msgspec.Struct, gc=False):
-    """Consecutive events of one ``data:`` line each (and one ``event:`` line, when ``names``
-    is set), kept as a list of payloads.
+    """Consecutive events of one ``data:`` line each, after one ``event:`` line each when
+    ``names`` is set, or one ``id:`` line each when ``ids`` is; kept as a list of payloads.
 
     The framer's fast path makes these for the parser, which hands the whole list to the
     accumulator in one call: no per-event message object on the hot path. Event ``k`` of the
@@ -145,8 +142,11 @@ class PayloadRun(msgspec.Struct, gc=False):
     """Each event's type when the blocks carried ``event:`` lines; ``None``: all
     ``message``."""
     around: int = 8
-    """Bytes of each block besides its payload and name: ``data: `` and two line ends, plus
-    ``event: `` and a line end when named."""
+    """Bytes of each block besides its payload and field line: ``data: `` and the line ends."""
+    heads: list[int] | None = None
+    """Bytes of each block's ``event:`` or ``id:`` line (line end excluded)."""
+    ids: list[str] | None = None
+    """Each event's last-event-ID when the blocks carried ``id:`` lines."""
     _at: int = 0  # a block whose offset is known (the hot paths ask in order) ...
     _at_offset: int = 0  # ... and that offset (block 0's is ``offset``)
 
@@ -161,9 +161,8 @@ class PayloadRun(msgspec.Struct, gc=False):
             offset = self._at_offset
         if k > at:
             offset += sum(map(len, self.payloads[at:k])) + self.around * (k - at)
-            if self.names is not None:
-                names = "".join(self.names[at:k])  # ASCII, nearly always: chars are bytes
-                offset += len(names) if names.isascii() else len(names.encode())
+            if self.heads is not None:
+                offset += sum(self.heads[at:k])
             self._at = k
             self._at_offset = offset
         return offset
@@ -173,8 +172,8 @@ class PayloadRun(msgspec.Struct, gc=False):
         name = self.names[k] if self.names is not None else "message"
         if offset is None:
             offset = self.offset_of(k)
-        return SSEMessage(name, self.payloads[k], self.event_id, self.retry, offset,
-                          self.index + k)
+        event_id = self.ids[k] if self.ids is not None else self.event_id
+        return SSEMessage(name, self.payloads[k], event_id, self.retry, offset, self.index + k)
 
     def messages(self) -> list[SSEMessage]:
         return [self.message(k) for k in range(len(self.payloads))]
@@ -183,9 +182,11 @@ class PayloadRun(msgspec.Struct, gc=False):
         """The events from ``k`` on, as a run of their own."""
         offset = self.offset_of(k)
         names = self.names[k:] if self.names is not None else None
-        return PayloadRun(
-            self.payloads[k:], self.index + k, offset, self.event_id, self.retry, names, self.around
-        )
+        heads = self.heads[k:] if self.heads is not None else None
+        ids = self.ids[k:] if self.ids is not None else None
+        event_id = self.ids[k - 1] if self.ids is not None and k else self.event_id
+        return PayloadRun(self.payloads[k:], self.index + k, offset, event_id, self.retry, names,
+                          self.around, heads, ids)
 
 
 def _expand(items: list[SSEMessage | PayloadRun]) -> list[SSEMessage]:
@@ -378,7 +379,8 @@ class SSEFramer:
             pos = used
             while (end := _block_end(data, pos, eol)) >= 0:
                 pos = end
-                if data.startswith(b"data:", pos) or data.startswith(b"event: ", pos):
+                if (data.startswith(b"data:", pos) or data.startswith(b"event: ", pos)
+                        or data.startswith(b"id: ", pos)):
                     break
             if pos == used or not retries:
                 data = data[used:]
@@ -460,7 +462,11 @@ class SSEFramer:
         """The same for blocks of ``event: NAME`` + one ``data:`` line (the Responses API's
         shape). One split at the line end gives lines in threes: the name, the data, the blank
         line; the run ends at the first block of another shape."""
-        if not data.startswith(b"event: "):
+        if data.startswith(b"event: "):
+            field = b"event: "
+        elif data.startswith(b"id: "):  # gateways that number their events (S03)
+            field = b"id: "
+        else:
             return 0
         eol = self._eol
         crlf = len(eol) - 1
@@ -471,14 +477,22 @@ class SSEFramer:
                                   and data.startswith(eol, second - len(eol))):
             return 0  # the first block is not event + data: no split of the whole read
         skip = len(prefix)
-        around = skip + 3 * len(eol) + 7  # data: and 2 line ends, event: and 1
+        around = skip + 3 * len(eol)
         if third + 2 * len(eol) == len(data):  # exactly one block: a live read's shape
             if third - second - skip > self._max or (crlf and (
                     data.count(b"\r") != 3 or data.count(b"\n") != 3)):
                 return 0  # the general loop raises for the oversized event (or reads CRs)
+            head = data[: second - 1 - crlf]
+            if field == b"id: ":
+                if b"\0" in head:
+                    return 0
+                names, ids = None, [head[4:].decode("utf-8", "replace")]
+            else:
+                names, ids = [_name_of(head)], None
             out.append(PayloadRun([data[second + skip : third]], self._count, self._base,
-                                  self._last_id, self._retry,
-                                  [_name_of(data[: second - 1 - crlf])], around))
+                                  self._last_id, self._retry, names, around, [len(head)], ids))
+            if ids:
+                self._last_id = ids[0]
             self._count += 1
             self._base += len(data)
             return len(data)
@@ -489,11 +503,22 @@ class SSEFramer:
             count = next(k for k, blank in enumerate(blanks) if blank)
         heads = lines[0 : 3 * count : 3]
         datas = lines[1 : 3 * count : 3]
-        names: list[str | None] = list(map(_NAMES.get, heads))  # only valid heads are cached
-        if None in names or not all(map(bytes.startswith, datas, repeat(prefix))) or (
+        if field == b"id: ":
+            fits = all(map(bytes.startswith, heads, repeat(field))) and (
+                b"\0" not in b"".join(heads))
+        else:
+            cached = list(map(_NAMES.get, heads))  # only valid heads are cached
+            fits = None not in cached
+        if not fits or not all(map(bytes.startswith, datas, repeat(prefix))) or (
                 skip == 5 and any(map(bytes.startswith, datas, repeat(b"data: ")))):
-            count = _named_prefix(heads, datas, names, prefix)
-            del heads[count:], datas[count:], names[count:]
+            count = _field_prefix(heads, datas, field, prefix)
+            del heads[count:], datas[count:]
+        if field == b"id: ":
+            names = None
+            ids = [head[4:].decode("utf-8", "replace") for head in heads]
+        else:
+            names = cast(list[str], cached[: len(heads)]) if fits else list(map(_name_of, heads))
+            ids = None
         payloads = list(map(_AFTER_DATA[skip], datas))
         used = sum(map(len, heads)) + sum(map(len, datas)) + 3 * count * len(eol)
         if not payloads:
@@ -504,7 +529,9 @@ class SSEFramer:
         if used > self._max and max(map(len, payloads)) > self._max:
             return 0
         out.append(PayloadRun(payloads, self._count, self._base, self._last_id, self._retry,
-                              names, around))  # type: ignore[arg-type]  # no None left
+                              names, around, list(map(len, heads)), ids))
+        if ids:
+            self._last_id = ids[-1]
         self._count += count
         self._base += used
         return used

@@ -264,6 +264,11 @@ block_shapes = st.sampled_from([
     b"data:{}\n\n",  # S04: no space after the colon
     b"event: response.x\ndata:{}\n\n",
     b"data:  {}\n\n",  # two spaces: the value keeps one
+    b"id: 9\ndata: {}\n\n",  # S03: gateways that number their events
+    b"id: \ndata: {}\n\n",  # an empty id resets the last id
+    b"id: \xc3\xa9\xff\ndata: {}\n\n",  # not ASCII, not UTF-8: offsets count bytes
+    b"id: 1\x002\ndata: {}\n\n",  # NUL: the id is ignored
+    b"id: 5\ndata:{}\n\n",
 ])
 
 

@@ -476,6 +476,8 @@ OPEN_ENDINGS = [
     b"data: 1\n\ndata: 2\nid\n",  # id with no colon: an empty id
     b"data: 1\n\ndata: 2\n: note\ndata: 3",  # a comment inside the open block
     b"data: 1\n\ndata: 2\ndata: 3\n",
+    b"id: 1\ndata: 1\n\nid: 2\ndata: 2\n\nid: 3\ndata: {",  # the last id shows at once
+    b"id: 1\ndata: 1\n\nid: 2\n",
 ]
 
 
