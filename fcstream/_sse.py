@@ -13,12 +13,11 @@ searched for a line end (``_scan``), so a 1 MB line fed one byte at a time is se
 it compacts its buffer only when the consumed prefix is at least half of it, so the memmove cost
 is amortised O(1) per byte. Payloads stay ``bytes``: msgspec decodes them without a str copy.
 
-Fast path: runs of ``data: X`` blocks, or ``event: NAME`` + ``data: X`` blocks (``data:`` with
-or without its space), with LF or CRLF line ends, are cut out of a read with C-level splits
-and counts; every other shape (comments, ``id:``, multi-line data, lone CRs...) goes through
-the line loop, which follows the rules above to the letter. Both give the same messages for any
-chunking (property-tested).
-
+Fast path: runs of blocks of one ``data: X`` line, alone or after one ``event: NAME`` or
+``id: N`` line (``data:`` with or without its space), with LF or CRLF line ends, are cut out of
+a read with C-level splits and counts; every other shape (comments, ``retry:``, multi-line
+data, lone CRs...) goes through the line loop, which follows the rules above to the letter.
+Both give the same messages for any chunking (property-tested).
 """
 
 from __future__ import annotations
