@@ -70,11 +70,11 @@ _COMPACT_AT: Final = ArgumentBuffer.COMPACT_AT
 _INLINE: Final = frozenset({_ARGS_DELTA, _TEXT_DELTA})
 """The events the hot path applies inline."""
 _UNDECODABLE: Final = (msgspec.DecodeError, UnicodeDecodeError)
+"""What a decode of untrusted bytes may raise: msgspec reports bad UTF-8 inside a string as
+``UnicodeDecodeError``, not as a ``DecodeError``."""
 _COMPARE_RAW_AT: Final = 16 * 1024
 """Closing events' texts from this size on are first compared, as raw JSON, with what the
 deltas built (``ArgumentBuffer.equals_json``); smaller ones are simply decoded."""
-"""What a decode of untrusted bytes may raise: msgspec reports bad UTF-8 inside a string as
-``UnicodeDecodeError``, not as a ``DecodeError``."""
 _ENCODE: Final = msgspec.json.Encoder()
 
 _REASONING: Final[dict[str, str]] = {
