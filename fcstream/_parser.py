@@ -30,6 +30,7 @@ from ._call import Api, ToolCall
 from ._chat import ChatAccumulator
 from ._errors import PayloadError, ProviderError, StreamFormatError, UsageError, excerpt
 from ._events import ErrorEvent, Event, OtherEvent
+from ._responses import ResponsesAccumulator
 from ._sse import DEFAULT_MAX_EVENT_BYTES, PayloadRun, SSEFramer, SSEMessage
 
 __all__ = ["StreamParser"]
@@ -79,12 +80,6 @@ def _json_error_body(data: bytes) -> ProviderError | None:
     )
 
 
-def _responses_accumulator() -> Accumulator:
-    from ._responses import ResponsesAccumulator
-
-    return ResponsesAccumulator()
-
-
 class StreamParser:
     """Rebuilds tool calls from a Chat Completions or Responses event stream.
 
@@ -111,7 +106,7 @@ class StreamParser:
         if api == "chat":
             self._acc = ChatAccumulator()
         elif api == "responses":
-            self._acc = _responses_accumulator()
+            self._acc = ResponsesAccumulator()
         self._pending: deque[SSEMessage | PayloadRun] = deque()
         self._count = 0  # messages handed to feed_event (the framer counts its own)
         self._finished = False
@@ -287,7 +282,7 @@ class StreamParser:
         data = msg.data
         event = msg.event
         if event.startswith("response."):
-            return self._decided(_responses_accumulator())
+            return self._decided(ResponsesAccumulator())
         if data.strip() == b"[DONE]":
             return self._decided(ChatAccumulator())
         try:
@@ -307,7 +302,7 @@ class StreamParser:
             return None
         kind = probe.type if probe is not None else None
         if kind is not None and (kind.startswith("response.") or kind == "error"):
-            return self._decided(_responses_accumulator())
+            return self._decided(ResponsesAccumulator())
         name = kind or event
         if (probe is None and event not in ("message", "error")) or (
             probe is not None and not len(probe.choices) and name.lower() in KEEPALIVES
