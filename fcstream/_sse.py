@@ -369,7 +369,8 @@ class SSEFramer:
             self._event = ""
         retries = _FAST_RETRIES
         while True:
-            used = self._split_plain(data, out) or self._split_named(data, out)
+            used = (self._split_plain(data, out) if data.startswith(b"data:")
+                    else self._split_named(data, out))
             if used == len(data):
                 return
             # the blocks the split does not take (comments, ``id:`` lines, empty data
@@ -418,6 +419,14 @@ class SSEFramer:
         returns the bytes used (0 when the start is not plain). Checked with C-level scans:
         every LF (and, for CRLF, every CR) up to the last plain event belongs to a line end
         of the ``data:`` lines and blank lines the split cut at."""
+        end = data.find(b"\n")
+        if end == len(data) - 2 and data[-1] == _LF and not self._cr_mode and data.startswith(
+                b"data: ") and end - 6 <= self._max:  # one LF event: a live read's shape
+            out.append(PayloadRun([data[6:end]], self._count, self._base, self._last_id,
+                                  self._retry))
+            self._count += 1
+            self._base += end + 2
+            return end + 2
         prefix = _data_prefix(data, 0)
         if prefix is None:
             return 0
@@ -425,7 +434,7 @@ class SSEFramer:
         eol = self._eol
         crlf = len(eol) - 1  # 1 for CRLF: the line end starts one byte before its LF
         block = 2 * len(eol)  # the data line's end and the blank line
-        end = data.find(b"\n") - crlf  # where the first line ends
+        end -= crlf  # where the first line ends
         if end + block == len(data) and data.endswith(eol) and data.startswith(eol, end):
             pieces = [data[skip:end]]  # exactly one event: a live read's shape
             stop = len(data)
@@ -462,6 +471,18 @@ class SSEFramer:
         shape). One split at the line end gives lines in threes: the name, the data, the blank
         line; the run ends at the first block of another shape."""
         if data.startswith(b"event: "):
+            second = data.find(b"\n") + 1
+            third = data.find(b"\n", second)
+            if third == len(data) - 2 and data[-1] == _LF and not self._cr_mode and (
+                    data.startswith(b"data: ", second)) and third - second - 6 <= self._max:
+                # one LF event: a live read's shape, taken in as few steps as can be
+                head = data[: second - 1]
+                out.append(PayloadRun([data[second + 6 : third]], self._count, self._base,
+                                      self._last_id, self._retry, [_name_of(head)], 9,
+                                      [second - 1]))
+                self._count += 1
+                self._base += len(data)
+                return len(data)
             field = b"event: "
         elif data.startswith(b"id: "):  # gateways that number their events (S03)
             field = b"id: "
