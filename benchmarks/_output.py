@@ -114,6 +114,36 @@ def _corpus(doc: dict[str, Any]) -> list[str]:
     return out
 
 
+def _shapes(doc: dict[str, Any]) -> list[str]:
+    """Per API and shape: fcstream's time per event, whole and per read, against the shape
+    the corpus was recorded in."""
+    runs = doc["results"].get("shapes") or []
+    if not runs:
+        return []
+    out = ["", "The recorded corpus rewritten in the framings other servers use (same events "
+           "and calls; see `benchmarks/_shapes.py`). x recorded = time / the same row's time "
+           "on the corpus as recorded.", ""]
+    names = [r["name"] for r in runs[0]["rows"]]
+    for api in ("chat", "responses"):
+        mine = [w for w in runs if w["api"] == api]
+        if not mine:
+            continue
+        base = {r["name"]: r.get("best_ns") for r in mine[0]["rows"]}
+        rows = []
+        for w in mine:
+            cells = [w["shape"]]
+            for name in names:
+                r = next((x for x in w["rows"] if x["name"] == name), {})
+                ratio = r["best_ns"] / base[name] if "best_ns" in r and base.get(name) else None
+                cells += [_f(r.get("best_us_per_event")), _f(ratio, 2, "x")]
+            rows.append(cells)
+        head = [f"{api} corpus, framed as"]
+        for name in names:
+            head += [f"{name}: us/event", "x recorded"]
+        out += [*_table(head, rows), ""]
+    return out[:-1]
+
+
 def _sweeps(doc: dict[str, Any]) -> list[str]:
     sweeps = doc["results"].get("sweeps")
     if not sweeps:
@@ -314,6 +344,7 @@ def markdown(doc: dict[str, Any], images: dict[str, str]) -> str:
             lines += ["", f"![{title}]({images[key]})"]
     sections = [
         ("Corpus, every candidate", _corpus(doc)),
+        ("Other framings of the corpus", _shapes(doc)),
         ("Scaling sweeps", _sweeps(doc)),
         ("Earliness", _earliness(doc)),
         ("Partial JSON preview", _preview(doc)),

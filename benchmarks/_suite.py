@@ -1,6 +1,7 @@
 """The whole suite: sections run in order, each adding its part to one JSON-ready dict.
 
-Sections (``--only`` picks some): ``corpus`` (every recording, every candidate), ``sweeps``
+Sections (``--only`` picks some): ``corpus`` (every recording, every candidate), ``shapes``
+(the recorded corpus rewritten in other framings, fcstream only), ``sweeps``
 (scaling slopes), ``earliness`` (hand-over event per call; paced wall time), ``preview``
 (partial JSON), ``memory`` (tracemalloc peak / argument bytes), ``e2e`` (loopback, fcstream
 against the openai SDK client), ``concurrency`` (1 to 1000 async streams on one server).
@@ -23,7 +24,7 @@ from ._workloads import CORPUS, ROOT, Api, Workload, _api_of, corpus, make_strea
 
 __all__ = ["SECTIONS", "TARGETS", "machine", "run_sections", "summary"]
 
-SECTIONS = ("corpus", "sweeps", "earliness", "preview", "memory", "e2e", "concurrency")
+SECTIONS = ("corpus", "shapes", "sweeps", "earliness", "preview", "memory", "e2e", "concurrency")
 
 TARGETS = {
     "floor_ratio_corpus": ("<=", 1.3),
@@ -96,6 +97,10 @@ def run_sections(
             time_workload(w, settings, suite_candidates(w.api), progress)
             for w in corpus_workloads(tiny)
         ]
+    if "shapes" in sections and not tiny and CORPUS.is_dir():
+        from ._shapes import shapes
+
+        results["shapes"] = shapes(settings, progress)
     if "sweeps" in sections:
         from ._sweeps import run_sweeps
 

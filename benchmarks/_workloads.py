@@ -49,6 +49,7 @@ CHUNK_MIN = 1024
 CHUNK_MAX = 4096
 
 _API_IN_NAME = re.compile(r"(?:^|-)(chat|responses)-")
+_BLANK_LINE = re.compile(rb"\r?\n\r?\n")  # the end of a block, LF or CRLF
 
 
 @dataclass(frozen=True)
@@ -68,9 +69,9 @@ class Stream:
         data = self.data
         out: list[bytes] = []
         start = 0
-        while (end := data.find(b"\n\n", start)) >= 0:
-            out.append(data[start : end + 2])
-            start = end + 2
+        for blank in _BLANK_LINE.finditer(data):
+            out.append(data[start : blank.end()])
+            start = blank.end()
         if start < len(data):
             out.append(data[start:])
         return tuple(out)
