@@ -327,7 +327,7 @@ class SSEFramer:
 
     def _fast(self, data: bytes, out: list[SSEMessage | PayloadRun]) -> None:
         """Split the plain events straight out of ``data`` (no copy into the buffer). Blocks
-        the split cannot take (comments, ``id:`` lines) go to the general loop up to the next
+        the split cannot take (comments, ``retry:`` lines) go to the general loop up to the next
         block that starts like a plain one, and the split resumes there, up to
         ``_FAST_RETRIES`` times per read; then the general loop takes the rest.
 
@@ -373,7 +373,7 @@ class SSEFramer:
                     else self._split_named(data, out))
             if used == len(data):
                 return
-            # the blocks the split does not take (comments, ``id:`` lines, empty data
+            # the blocks the split does not take (comments, ``retry:`` lines, empty data
             # lines...) go to the general loop, up to the next block that starts like a
             # plain one; then the split is tried again on the rest
             pos = used
