@@ -423,14 +423,19 @@ def test_one_megabyte_line_fed_one_byte_at_a_time() -> None:
 
 @pytest.mark.parametrize("head", [b"", b"event: big\n", b"id: 3\n"])
 @pytest.mark.parametrize("read", [4096, 65_537, 300_000])
-def test_a_big_event_between_small_ones_frames_the_same_in_any_reads(head: bytes, read: int
-                                                                      ) -> None:
+@pytest.mark.parametrize("eol", [b"\n", b"\r\n"], ids=["LF", "CRLF"])
+def test_a_big_event_between_small_ones_frames_the_same_in_any_reads(
+    head: bytes, read: int, eol: bytes
+) -> None:
     """An open block over the re-read size is completed in the buffer (its payload copied
     once); the small events around it still come out the same and in order."""
     small = b"data: a\n\nevent: e\ndata: b\n\n"
     big = head + b"data: " + b"x" * 200_000 + b"\n\n"
+    small, big = small.replace(b"\n", eol), big.replace(b"\n", eol)
     data = small + big + small + big + small
     whole = frame([data])
+    lf = frame([data.replace(b"\r\n", b"\n")])[0]  # the same events, other offsets
+    assert [(m.event, m.data, m.id) for m in whole[0]] == [(m.event, m.data, m.id) for m in lf]
     assert [m.data[:1] for m in whole[0]] == [b"a", b"b", b"x", b"a", b"b", b"x", b"a", b"b"]
     assert frame([data[i : i + read] for i in range(0, len(data), read)]) == whole
     assert frame(split_at(data, [len(small) + len(big) - 1, len(small) + len(big) + 3])) == whole
@@ -535,3 +540,18 @@ def test_offsets_after_event_names_that_are_not_ascii() -> None:
     assert [m.offset for m in messages] == [0, 25, 44]
     assert [data[m.offset :].split(b"\n")[0] for m in messages] == [
         "event: é.delta".encode(), b"event: ok", "event: ü".encode()]
+
+
+@pytest.mark.parametrize("size", [100, 70_000])
+def test_crlf_blocks_cut_next_to_their_line_ends(size: int) -> None:
+    """A read that ends between a CR and its LF, or inside the blank line, in small and big
+    (completed in the buffer) blocks alike."""
+    block = b"event: e\r\ndata: " + b"x" * size + b"\r\n\r\n"
+    data = b"data: a\r\n\r\n" + block + block + b"data: z\r\n\r\n"
+    whole = frame([data])
+    assert [m.data[:1] for m in whole[0]] == [b"a", b"x", b"x", b"z"]
+    ends = [i for i in range(len(data)) if data[i : i + 1] in (b"\r", b"\n")]
+    for end in ends:
+        for cut in (end, end + 1):
+            assert frame(split_at(data, [cut])) == whole, cut
+            assert frame(split_at(data, [cut - 1, cut, cut + 2])) == whole, cut
