@@ -478,27 +478,26 @@ class SSEFramer:
         shape). One split at the line end gives lines in threes: the name, the data, the blank
         line; the run ends at the first block of another shape."""
         if data.startswith(b"event: "):
-            second = data.find(b"\n") + 1
-            third = data.find(b"\n", second)
-            if third == len(data) - 2 and data[-1] == _LF and not self._cr_mode and (
-                    data.startswith(b"data: ", second)) and third - second - 6 <= self._max:
-                # one LF event: a live read's shape, taken in as few steps as can be
-                head = data[: second - 1]
-                out.append(PayloadRun([data[second + 6 : third]], self._count, self._base,
-                                      self._last_id, self._retry, [_name_of(head)], 9,
-                                      [second - 1]))
-                self._count += 1
-                self._base += len(data)
-                return len(data)
             field = b"event: "
         elif data.startswith(b"id: "):  # gateways that number their events (S03)
             field = b"id: "
         else:
             return 0
+        second = data.find(b"\n") + 1  # where the data line starts
+        third = data.find(b"\n", second)  # its LF
+        if third == len(data) - 2 and data[-1] == _LF and field == b"event: " and (
+                not self._cr_mode and data.startswith(b"data: ", second)
+                and third - second - 6 <= self._max):
+            # one LF event: a live read's shape, taken in as few steps as can be
+            head = data[: second - 1]
+            out.append(PayloadRun([data[second + 6 : third]], self._count, self._base,
+                                  self._last_id, self._retry, [_name_of(head)], 9, [second - 1]))
+            self._count += 1
+            self._base += len(data)
+            return len(data)
         eol = self._eol
         crlf = len(eol) - 1
-        second = data.find(b"\n") + 1  # where the data line starts
-        third = data.find(b"\n", second) - crlf  # where it ends
+        third -= crlf  # where the data line ends
         prefix = _data_prefix(data, second) if second else None
         if prefix is None or not (data.startswith(eol + eol, third)
                                   and data.startswith(eol, second - len(eol))):
