@@ -506,6 +506,33 @@ def test_mutated_recordings_give_events_or_typed_errors(
         check_invariants(events, calls)
 
 
+framings = st.sampled_from([
+    lambda d: d,
+    lambda d: d.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"),
+    lambda d: d.replace(b"data: ", b"data:"),
+    lambda d: d.replace(b"\n\ndata", b"\n\nid: 4\ndata"),
+    lambda d: d.replace(b"\n\ndata", b"\n\nevent: message\ndata"),
+])
+line_end_edits = st.lists(
+    st.tuples(st.integers(min_value=0, max_value=1 << 20),
+              st.sampled_from(["insert"]), st.sampled_from([b"\r", b"\n", b"\r\n", b" "])),
+    max_size=4,
+)
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.sampled_from(FUZZ_SEEDS), framing=framings, edits=line_end_edits, cuts=cut_lists)
+def test_reframed_and_mutated_recordings_frame_as_the_reference(
+    seed: bytes, framing: Any, edits: list[tuple[int, str, bytes]], cuts: list[int]
+) -> None:
+    """Real payloads in every framing the fast split takes, with stray line ends and spaces
+    dropped in: the same frames as the WHATWG reference, for any chunking."""
+    data = mutate(framing(seed), edits) if edits else framing(seed)
+    whole = frame([data])
+    assert [(m.event, m.data, m.id, m.retry) for m in whole[0]] == whatwg(data)
+    assert frame(split_at(data, [c % (len(data) + 1) for c in cuts])) == whole
+
+
 # -- 4. prefixes ---------------------------------------------------------------------------------
 
 
