@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from itertools import count
 from typing import Any
 
 from ._candidates import Candidate, Missing, candidates
@@ -22,8 +23,8 @@ _BLOCK = re.compile(rb"(?m)^(?=data:)")  # where each block's data line starts (
 
 
 def _numbered(data: bytes) -> bytes:
-    count = iter(range(1, 1 << 30))
-    return _BLOCK.sub(lambda _: b"id: %d\n" % next(count), data)
+    number = count(1)
+    return _BLOCK.sub(lambda _: b"id: %d\n" % next(number), data)
 
 
 SHAPES: dict[str, tuple[Callable[[bytes], bytes], tuple[Api, ...]]] = {

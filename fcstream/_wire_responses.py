@@ -49,11 +49,9 @@ def raw_value_present(raw: msgspec.Raw) -> bool:
 def raw_text(raw: msgspec.Raw) -> tuple[str | None, bool]:
     """``(text, was_string)`` of an optional raw value: a JSON string decoded, anything else
     (an object, a number) kept as its exact JSON text; ``(None, True)`` when absent or null."""
-    if not len(raw):
+    if not raw_value_present(raw):
         return None, True
     value = memoryview(raw)  # no copy: closing events carry the whole arguments
-    if len(value) == 4 and value.tobytes() == b"null":
-        return None, True
     if value[0] == 0x22:  # a quote: a JSON string
         text: str = view(_STR, value)  # may raise UnicodeDecodeError for bad UTF-8
         return text, True
