@@ -108,6 +108,9 @@ _TEMPLATES: Final = 8
 _BUILDS: Final = 8
 """Template builds a stream gets before they must pay off (each costs ~3 decodes)."""
 _PAYOFF: Final = 4
+_MISSES: Final = 2
+"""Templates that miss the next payload of their shape before a stream gives up learning, when
+none ever matched (servers that change an id or a timestamp on every payload)."""
 _SHAPES: Final = 256
 """Shapes (field, choice, call index) remembered before any template is made for them."""
 _KEYS: Final = {
@@ -212,6 +215,7 @@ class ChatAccumulator(Accumulator):
         self._templates: list[Template] = []
         self._template_builds = 0
         self._template_hits = 0
+        self._template_misses = 0
         self._learning = True
         self._shapes: set[tuple[str, int, int | None]] = set()
 
@@ -446,15 +450,20 @@ class ChatAccumulator(Accumulator):
             if len(seen) < _SHAPES:
                 seen.add(tag)
             return
-        if self._template_builds >= _BUILDS and (
-            self._template_hits < _PAYOFF * self._template_builds
-        ):
+        templates = self._templates
+        if not self._template_hits and any(t.tag == tag for t in templates):
+            self._template_misses += 1  # this shape's template missed its next payload
+        if (self._template_builds >= _BUILDS and self._template_hits < (
+                _PAYOFF * self._template_builds)) or (
+                self._template_misses >= _MISSES and not self._template_hits):
             self._learning = False
+            # templates that never matched (servers that change an id on every payload)
+            # would only cost every later payload a scan
+            templates[:] = [t for t in templates if t.matched]
             return
         self._template_builds += 1
         template = make(data, _KEYS[kind], _DECODE_CHUNK, _READERS[kind], tag)
         if template is not None:
-            templates = self._templates
             templates[:] = [t for t in templates if t.tag != tag][: _TEMPLATES - 1]
             templates.insert(0, template)
 

@@ -21,6 +21,7 @@ nothing read depends on it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -79,6 +80,11 @@ class Template:
         self._check: Callable[[], bool] | None = check  # None once run
         self._failed = False
 
+    @property
+    def matched(self) -> bool:
+        """Whether a payload ever matched (the check ran and passed)."""
+        return self._check is None and not self._failed
+
     def read(self, payload: bytes) -> str | None:
         if not (payload.startswith(self.head) and payload.endswith(self.tail)):
             return None
@@ -111,30 +117,28 @@ class Template:
             return None
 
 
+_STRING_REST: Final = re.compile(rb'[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+"""A JSON string token after its opening quote: characters other than a quote or backslash,
+and backslash escapes, up to the closing quote."""
+
+
 def _string_end(data: bytes, start: int) -> int:
     """Index of the quote closing the string token that opens at ``start``, or -1."""
-    at = start + 1
-    while True:
-        at = data.find(b'"', at)
-        if at < 0:
-            return -1
-        slashes = 0
-        while data[at - 1 - slashes] == 0x5C:  # backslash
-            slashes += 1
-        if slashes % 2 == 0:
-            return at
-        at += 1
+    match = _STRING_REST.match(data, start + 1)
+    return -1 if match is None else match.end() - 1
 
 
-def _slot(data: bytes, key: bytes) -> tuple[int, int] | None:
-    """Where the string value of the only ``key`` in ``data`` starts and ends (the quotes)."""
-    if data.count(key) != 1:
+def _slot(data: bytes, key: bytes, start: int = 0) -> tuple[int, int] | None:
+    """Where the string value of the only ``key`` in ``data[start:]`` starts and ends (the
+    quotes)."""
+    at = data.find(key, start)
+    if at < 0:
         return None
-    start = data.find(key) + len(key)
-    if data[start : start + 1] != b'"':
-        return None
-    end = _string_end(data, start)
-    return None if end < 0 else (start, end)
+    at += len(key)
+    if data.find(key, at) >= 0 or data[at : at + 1] != b'"':
+        return None  # the key twice, or a value that is not a string
+    end = _string_end(data, at)
+    return None if end < 0 else (at, end)
 
 
 def make(
@@ -155,10 +159,8 @@ def make(
     start, end = slot
     skip: tuple[int, int] | None = None
     for skipped in SKIPPED_KEYS:
-        if skipped in data:
-            skip = _slot(data, skipped)
-            if skip is None or skip[0] < end:
-                return None  # skipped slots are supported after the text slot only
+        skip = _slot(data, skipped, end)  # searched after the slot only: one before it
+        if skip is not None:  # stays in the head, which then never matches again
             break
 
     def check() -> bool:
