@@ -113,6 +113,11 @@ _MISSES: Final = 2
 none ever matched (servers that change an id or a timestamp on every payload)."""
 _SHAPES: Final = 256
 """Shapes (field, choice, call index) remembered before any template is made for them."""
+_SEEN: Final = "seen"
+_MADE: Final = "made"
+_UNFIT: Final = "unfit"
+"""What a stream knows of a shape: one payload seen, a template made, or no template possible
+(its key repeats, so ``make`` gives none)."""
 _KEYS: Final = {
     _CONTENT: b'"content":',
     "reasoning_content": b'"reasoning_content":',
@@ -217,7 +222,7 @@ class ChatAccumulator(Accumulator):
         self._template_hits = 0
         self._template_misses = 0
         self._learning = True
-        self._shapes: set[tuple[str, int, int | None]] = set()
+        self._shapes: dict[tuple[str, int, int | None], str] = {}
 
     # -- messages ------------------------------------------------------------------------
 
@@ -301,12 +306,10 @@ class ChatAccumulator(Accumulator):
         previous: Template | None = None  # the template the previous payload matched
         guess: Template | None = None  # the one that followed it last time
         hits = 0
-        for k, data in enumerate(payloads):
-            i = index + k
+        for i, data in enumerate(payloads, index):
             # a payload like one seen before: only its text is read. The template that
             # followed the previous one last time is tried first (interleaved choices take
             # turns), then the others
-            text = None
             template = guess
             if template is None or not (
                 data.startswith(template.head) and data.endswith(template.tail)
@@ -324,36 +327,37 @@ class ChatAccumulator(Accumulator):
                         text = None
                 else:
                     text = template.read(data)
-            if text is not None and template is not None:
-                if previous is not None:
-                    previous.follower = template
-                previous = template
-                guess = template.follower
-                kind, c, key = template.tag
-                if kind is _ARGUMENTS:
-                    live = states[c]
-                    call = live.last if key is None else live.by_index.get(key)
-                    if call is not None and call.started and not call.ended:
+                if text is not None:
+                    if template is not guess and previous is not None:
+                        previous.follower = template  # the guess was wrong: learn the turn
+                    previous = template
+                    guess = template.follower
+                    kind, c, key = template.tag
+                    if kind is _ARGUMENTS:
+                        live = states[c]
+                        call = live.last if key is None else live.by_index.get(key)
+                        if call is not None and call.started and not call.ended:
+                            if text:
+                                buffer = call.args
+                                buffer.append(text)
+                                if len(buffer) > _COMPACT_AT:
+                                    buffer.compact()
+                                out.append(ArgumentsDelta(i, c, call.index, text))
+                            hits += 1
+                            continue
+                        # else the full path says what is wrong
+                    else:
                         if text:
-                            buffer = call.args
-                            buffer.append(text)
-                            if len(buffer) > _COMPACT_AT:
-                                buffer.compact()
-                            out.append(ArgumentsDelta(i, c, call.index, text))
+                            if kind is _CONTENT:
+                                out.append(TextDelta(i, c, text))
+                            elif kind is _REFUSAL:
+                                out.append(RefusalDelta(i, c, text))
+                            else:
+                                out.append(ReasoningDelta(i, c, text, kind))
                         hits += 1
                         continue
-                    # else the full path says what is wrong
-                else:
-                    if text:
-                        if kind is _CONTENT:
-                            out.append(TextDelta(i, c, text))
-                        elif kind is _REFUSAL:
-                            out.append(RefusalDelta(i, c, text))
-                        else:
-                            out.append(ReasoningDelta(i, c, text, kind))
-                    hits += 1
-                    continue
             previous = guess = None
+            k = i - index
             if len(data) < 16:  # [DONE], or a payload too short to be a chunk worth a shortcut
                 chunk = None
             else:
@@ -446,13 +450,16 @@ class ChatAccumulator(Accumulator):
             return
         tag = (kind, c, key)
         seen = self._shapes
-        if tag not in seen:  # one payload of a shape is no run yet: wait for a second
+        state = seen.get(tag)
+        if state is None:  # one payload of a shape is no run yet: wait for a second
             if len(seen) < _SHAPES:
-                seen.add(tag)
+                seen[tag] = _SEEN
             return
-        templates = self._templates
-        if not self._template_hits and any(t.tag == tag for t in templates):
+        if state is _UNFIT:
+            return
+        if state is _MADE and not self._template_hits:
             self._template_misses += 1  # this shape's template missed its next payload
+        templates = self._templates
         if (self._template_builds >= _BUILDS and self._template_hits < (
                 _PAYOFF * self._template_builds)) or (
                 self._template_misses >= _MISSES and not self._template_hits):
@@ -463,9 +470,12 @@ class ChatAccumulator(Accumulator):
             return
         self._template_builds += 1
         template = make(data, _KEYS[kind], _DECODE_CHUNK, _READERS[kind], tag)
-        if template is not None:
-            templates[:] = [t for t in templates if t.tag != tag][: _TEMPLATES - 1]
-            templates.insert(0, template)
+        if template is None:  # the key twice (logprobs repeat "content"): so will the next
+            seen[tag] = _UNFIT
+            return
+        seen[tag] = _MADE
+        templates[:] = [t for t in templates if t.tag != tag][: _TEMPLATES - 1]
+        templates.insert(0, template)
 
     def _apply(
         self, msg: SSEMessage, chunk: wire.ChatChunk | wire.LooseChatChunk, out: list[Event]
