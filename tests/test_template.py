@@ -185,6 +185,16 @@ def test_streams_whose_bytes_always_change_stop_building_templates() -> None:
     assert builds == 2  # two templates missed their next payload and none ever matched
 
 
+def test_a_shape_whose_key_repeats_is_tried_once() -> None:
+    """Log probabilities repeat ``"content":``: no template can be made for such payloads, and
+    the stream does not try again for every one of them."""
+    logprobs = b',"logprobs":{"content":[]}'
+    payloads = [FIRST] + [text_chunk(b"w%d" % i, logprobs) for i in range(50)]
+    events, _, builds = parse(sse(payloads), templates=True)
+    assert texts(events) == [f"w{i}" for i in range(50)]
+    assert builds == 1
+
+
 def test_a_stream_whose_templates_were_read_keeps_learning_after_a_miss() -> None:
     """Once a template paid off, a changed byte (``created`` ticking over) only means a new
     template: the stream goes on reading through templates."""
