@@ -158,15 +158,13 @@ _READERS: Final = {
 
 def _text_kind(delta: wire.Delta) -> str | None:
     """The one text field a delta carries, ``None`` when it carries none or several."""
-    found = None
-    for kind, value in ((_CONTENT, delta.content), ("reasoning_content",
-                        delta.reasoning_content), ("reasoning", delta.reasoning),
-                        (_REFUSAL, delta.refusal)):
-        if value:
-            if found is not None:
-                return None
-            found = kind
-    return found
+    if delta.content:
+        return None if delta.reasoning_content or delta.reasoning or delta.refusal else _CONTENT
+    if delta.reasoning_content:
+        return None if delta.reasoning or delta.refusal else "reasoning_content"
+    if delta.reasoning:
+        return None if delta.refusal else "reasoning"
+    return _REFUSAL if delta.refusal else None
 
 
 _BAD: Final[Any] = object()
@@ -305,7 +303,8 @@ class ChatAccumulator(Accumulator):
         string = template_string
         previous: Template | None = None  # the template the previous payload matched
         guess: Template | None = None  # the one that followed it last time
-        hits = 0
+        missed = 0  # payloads not read through a template (the rest are template hits)
+        reported = 0  # hits already added to _template_hits
         for i, data in enumerate(payloads, index):
             # a payload like one seen before: only its text is read. The template that
             # followed the previous one last time is tried first (interleaved choices take
@@ -320,7 +319,7 @@ class ChatAccumulator(Accumulator):
                         template = candidate
                         break
             if template is not None:
-                if template.simple and len(data) >= template.size:
+                if len(data) >= template.inline_at:
                     try:
                         text = string(data[template.start : len(data) - template.cut])
                     except template_errors:
@@ -343,7 +342,6 @@ class ChatAccumulator(Accumulator):
                                 if len(buffer) > _COMPACT_AT:
                                     buffer.compact()
                                 out.append(ArgumentsDelta(i, c, call.index, text))
-                            hits += 1
                             continue
                         # else the full path says what is wrong
                     else:
@@ -354,10 +352,10 @@ class ChatAccumulator(Accumulator):
                                 out.append(RefusalDelta(i, c, text))
                             else:
                                 out.append(ReasoningDelta(i, c, text, kind))
-                        hits += 1
                         continue
             previous = guess = None
             k = i - index
+            missed += 1
             if len(data) < 16:  # [DONE], or a payload too short to be a chunk worth a shortcut
                 chunk = None
             else:
@@ -393,8 +391,9 @@ class ChatAccumulator(Accumulator):
                         if delta.refusal:
                             out.append(RefusalDelta(i, c, delta.refusal))
                         if self._learning:
-                            self._learn(data, _text_kind(delta), c, None, hits)
-                            hits = 0
+                            self._learn(data, _text_kind(delta), c, None,
+                                        k + 1 - missed - reported)
+                            reported = k + 1 - missed
                         continue
                 elif (
                     len(fragments) == 1
@@ -421,8 +420,8 @@ class ChatAccumulator(Accumulator):
                                 buffer.compact()
                             out.append(ArgumentsDelta(i, c, call.index, args))
                         if self._learning:
-                            self._learn(data, _ARGUMENTS, c, key, hits)
-                            hits = 0
+                            self._learn(data, _ARGUMENTS, c, key, k + 1 - missed - reported)
+                            reported = k + 1 - missed
                         continue
             msg = run.message(k)
             if chunk is None:
@@ -433,11 +432,12 @@ class ChatAccumulator(Accumulator):
             else:
                 self._apply(msg, chunk, out)
             if strict and self.problems != before:
-                self._template_hits += hits
+                self._template_hits += k + 1 - missed - reported
                 return k + 1
             if self._ended and k + 1 < len(payloads):  # [DONE] mid-run: the rest is reported
+                self._template_hits += k + 1 - missed - reported
                 return k + 1 + super().handle_run(run.rest(k + 1), out, strict)
-        self._template_hits += hits
+        self._template_hits += len(payloads) - missed - reported
         return len(payloads)
 
     def _learn(self, data: bytes, kind: str | None, c: int, key: int | None, hits: int) -> None:

@@ -39,6 +39,9 @@ ERRORS: Final = (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeErro
 """What decoding a token that is not one JSON string raises."""
 
 
+_NO_INLINE: Final = 1 << 62
+"""``Template.inline_at`` of a template the hot loop must not read inline."""
+
 _NEVER: Final = b"\x00fcstream: failed its check"
 """The head of a template that failed its check: the hot loop's ``startswith`` turns it down
 (``read`` itself refuses every payload once the check failed)."""
@@ -53,13 +56,14 @@ class Template:
     that change other bytes on every payload (log probabilities, counters) make templates that
     never match, and those cost two slices. A template that fails the check never matches.
 
-    The attributes are public for a hot loop that inlines :meth:`read` when ``simple`` (checked,
-    no skipped slot): ``head``/``tail`` must match, then ``payload[start : len(payload) - cut]``
-    is the token, valid when ``len(payload) >= size``."""
+    The attributes are public for a hot loop that inlines :meth:`read`: once ``head``/``tail``
+    match, a payload of at least ``inline_at`` bytes has its token at ``payload[start :
+    len(payload) - cut]``. Until the template is checked, or when it has a skipped slot,
+    ``inline_at`` is more than any payload, and :meth:`read` does the work."""
 
     __slots__ = (
-        "_check", "_failed", "cut", "follower", "gap", "head", "simple", "size", "start", "tag",
-        "tail",
+        "_check", "_failed", "cut", "follower", "gap", "head", "inline_at", "size", "start",
+        "tag", "tail",
     )
 
     def __init__(
@@ -69,7 +73,7 @@ class Template:
         self.head = head  # up to and including the slot's opening quote
         self.tail = tail  # from the slot's closing quote (or the skipped slot's) to the end
         self.gap = gap  # slot's closing quote .. skipped slot's opening quote, or None
-        self.simple = False  # until checked
+        self.inline_at = _NO_INLINE  # ``size`` once checked, if there is no skipped slot
         self.start = len(head) - 1
         self.cut = len(tail) - 1
         self.size = len(head) + len(tail)
@@ -97,7 +101,8 @@ class Template:
                 self._failed = True
                 self.head = _NEVER
                 return None
-            self.simple = self.gap is None
+            if self.gap is None:
+                self.inline_at = self.size
         if len(payload) < self.size:
             return None  # head and tail overlap: not this shape
         stop = len(payload) - self.cut  # just after the closing quote
