@@ -158,11 +158,21 @@ class StreamParser:
                 exc.events = out
                 raise
             acc = self._acc
-            if len(items) == 1 and acc is not None and not self._pending and (
-                type(run := items[0]) is PayloadRun
-            ):  # a live stream's usual read: one run, nothing queued
-                self._apply_run(acc, run, out)
-                return out
+            if len(items) == 1 and not self._pending and type(run := items[0]) is PayloadRun:
+                # a live stream's usual read (or a whole recording): one run, nothing queued
+                if acc is None and (first := run.payloads[0]) and not first.isspace():
+                    start = len(out)
+                    acc = self._detect(run.message(0, run.offset), out)
+                    if acc is None:  # passed through or reported: the rest waits its turn
+                        if len(run.payloads) > 1:
+                            self._pending.append(run.rest(1))
+                        if self.strict:
+                            self._raise_first_error(out, start)
+                        self._run(out)
+                        return out
+                if acc is not None:
+                    self._apply_run(acc, run, out)
+                    return out
             self._pending.extend(items)
         self._run(out)
         return out

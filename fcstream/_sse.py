@@ -23,8 +23,8 @@ Both give the same messages for any chunking (property-tested).
 from __future__ import annotations
 
 import re
-from itertools import repeat
-from operator import itemgetter
+from itertools import accumulate, repeat
+from operator import add, itemgetter
 from typing import Final, cast
 
 import msgspec
@@ -153,25 +153,21 @@ class PayloadRun(msgspec.Struct, gc=False):
     """Bytes of each block's ``event:`` or ``id:`` line (line end excluded)."""
     ids: list[str] | None = None
     """Each event's last-event-ID when the blocks carried ``id:`` lines."""
-    _at: int = 0  # a block whose offset is known (the hot paths ask in order) ...
-    _at_offset: int = 0  # ... and that offset (block 0's is ``offset``)
+    _ends: list[int] | None = None  # where each block ends, from the run's start: made once
 
     def offset_of(self, k: int) -> int:
         """Where block ``k`` starts. Worked out only when asked (the hot paths need a block's
-        offset only to report it), from the last block asked about when ``k`` comes after it:
-        asking in order costs O(run) in all."""
-        at = self._at
-        if k < at or not at:
-            at, offset = 0, self.offset
-        else:
-            offset = self._at_offset
-        if k > at:
-            offset += sum(map(len, self.payloads[at:k])) + self.around * (k - at)
+        offset only to report it or to hand it over on their slow path): the first time, the
+        blocks' ends are summed in one C-level pass, and every offset is then one lookup."""
+        if not k:
+            return self.offset
+        ends = self._ends
+        if ends is None:
+            sizes = map(len, self.payloads)
             if self.heads is not None:
-                offset += sum(self.heads[at:k])
-            self._at = k
-            self._at_offset = offset
-        return offset
+                sizes = map(add, sizes, self.heads)
+            ends = self._ends = list(accumulate(sizes))
+        return self.offset + ends[k - 1] + self.around * k
 
     def message(self, k: int, offset: int | None = None) -> SSEMessage:
         """Event ``k`` as a message (``offset``: its start, when the caller knows it)."""
@@ -597,6 +593,9 @@ class SSEFramer:
 
     def finish(self) -> Unterminated:
         """End input; return the bytes of the block left open (maybe empty)."""
+        if not self._buf and not self._parts:  # the usual end: every block was complete
+            self._broken = True
+            return Unterminated(b"", self._base, False)
         if self._scan < len(self._buf) and not (self._cr_mode or self._broken):
             self._lines([])  # a stashed block, read now (it holds no blank line to dispatch)
         buf = self._buf
