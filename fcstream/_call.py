@@ -26,6 +26,9 @@ CallType = Literal["function", "custom"]
 
 _DECODE: Final = msgspec.json.Decoder()
 _ENCODE: Final = msgspec.json.Encoder()
+_JOIN_TO_COMPARE: Final = 64 * 1024
+"""Texts shorter than this are compared with the joined fragments, longer ones piece by
+piece (``ArgumentBuffer.equals``)."""
 _WINDOW: Final = 16 * 1024
 """Characters encoded at a time by ``ArgumentBuffer.equals_json``."""
 
@@ -85,10 +88,13 @@ class ArgumentBuffer(list[str]):
         return joined
 
     def equals(self, text: str) -> bool:
-        """Whether the fragments spell exactly ``text``, checked piece by piece without joining
-        them: a megabyte of arguments is not copied to be compared. (Surrogate halves are
-        re-paired only by ``text()``; a decoded ``text`` never holds two halves side by side,
-        so equal pieces mean an equal join.)"""
+        """Whether the fragments spell exactly ``text``. A short text is compared with the
+        join (one C-level step, kept for ``text()``); a long one piece by piece, so that a
+        megabyte of arguments is not copied to be compared. (Surrogate halves are re-paired
+        only by ``text()``; a decoded ``text`` never holds two halves side by side, so equal
+        pieces mean an equal join.)"""
+        if len(text) < _JOIN_TO_COMPARE:
+            return self.text() == text
         pos = 0
         for piece in chain(self._blocks, self):
             if not text.startswith(piece, pos):

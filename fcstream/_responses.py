@@ -58,7 +58,7 @@ from ._events import (
 )
 from ._open_call import OpenCall
 from ._sse import PayloadRun, SSEMessage
-from ._surrogates import view
+from ._surrogates import rescue, view
 
 __all__ = ["ResponsesAccumulator", "expand_parallel"]
 
@@ -210,17 +210,19 @@ class ResponsesAccumulator(Accumulator):
             name = kind
             probed = True
         try:
-            event = view(decoder, data)
+            event = decoder.decode(data)
         except msgspec.ValidationError as exc:
             event = self._second_chance(msg, name, exc, out)
             if event is None:
                 return
         except _UNDECODABLE as exc:
-            if name == "error":  # `event: error` with the provider's error as plain text
-                self._provider_error(msg, excerpt(data), None, "error", out)
-            else:
-                self.payload_error(out, msg, f"invalid JSON: {exc}")
-            return
+            event = rescue(decoder, data)  # a lone surrogate escape is JSON
+            if event is None:
+                if name == "error":  # `event: error` with the provider's error as plain text
+                    self._provider_error(msg, excerpt(data), None, "error", out)
+                else:
+                    self.payload_error(out, msg, f"invalid JSON: {exc}")
+                return
         kind = event.type
         if kind and kind != name:  # the payload's own type decides
             self.report_at(out, msg, f"SSE event {name!r} carries a payload of type {kind!r}")
@@ -235,8 +237,11 @@ class ResponsesAccumulator(Accumulator):
                 self.payload_error(out, msg, f"not a valid {kind} event: {exc}")
                 return
             name = kind
-        if not probed:
-            self._check_sequence(msg, event.sequence_number, out)
+        if not probed and (seq := event.sequence_number) is not None:
+            prev = self._seq  # _check_sequence, inlined: every event but the deltas passes here
+            self._seq = seq
+            if prev is not None and seq != prev + 1:
+                self._sequence_error(msg, seq, prev, out)
         _HANDLERS[name](self, msg, name, event, out)
 
     def _second_chance(
@@ -319,8 +324,11 @@ class ResponsesAccumulator(Accumulator):
         prev = self._seq
         self._seq = seq
         if prev is not None and seq != prev + 1:
-            what = "a gap" if seq > prev else "a step backwards"
-            self.report_at(out, msg, f"sequence_number {seq} after {prev}: {what}")
+            self._sequence_error(msg, seq, prev, out)
+
+    def _sequence_error(self, msg: SSEMessage, seq: int, prev: int, out: list[Event]) -> None:
+        what = "a gap" if seq > prev else "a step backwards"
+        self.report_at(out, msg, f"sequence_number {seq} after {prev}: {what}")
 
     # -- lifecycle -----------------------------------------------------------------------
 

@@ -72,10 +72,20 @@ def view(decoder: msgspec.json.Decoder[Any], data: bytes | bytearray | memoryvie
     try:
         return decoder.decode(data)
     except (msgspec.DecodeError, UnicodeDecodeError):
-        if has_escape(data):
-            with contextlib.suppress(ValueError, msgspec.ValidationError):
-                return decode(data, decoder.type)
-        raise
+        value = rescue(decoder, data)
+        if value is None:
+            raise
+        return value
+
+
+def rescue(decoder: msgspec.json.Decoder[Any], data: bytes | bytearray | memoryview) -> Any:
+    """What ``view`` gives for ``data`` that msgspec refused: the stdlib's reading when the
+    refusal was a surrogate escape and the value fits, else ``None``. (For callers that
+    decode first and come here only on failure.)"""
+    if has_escape(data):
+        with contextlib.suppress(ValueError, msgspec.ValidationError):
+            return decode(data, decoder.type)
+    return None
 
 
 @functools.cache

@@ -351,3 +351,21 @@ def test_equals_json_is_false_for_other_escaping_and_lone_surrogates() -> None:
     halves.add("\ud83d")
     halves.add("\ude00")
     assert not halves.equals_json('"😀"'.encode())  # the texts decide (text() re-pairs them)
+
+
+@pytest.mark.parametrize("pieces", [
+    ['{"a":', ' 1}'],
+    ["z" * 40_000, "é" * 30_000, "y"],  # a long text: compared piece by piece
+    [],
+])
+def test_equals_says_whether_the_fragments_spell_the_text(pieces: list[str]) -> None:
+    buffer = ArgumentBuffer()
+    for piece in pieces:
+        buffer.add(piece)
+    text = "".join(pieces)
+    assert buffer.equals(text)
+    assert not buffer.equals(text + "x")
+    if text:
+        assert not buffer.equals(text[:-1])
+        assert not buffer.equals(text[:-1] + "!")
+    assert buffer.text() == text  # comparing changed nothing
