@@ -520,6 +520,23 @@ line_end_edits = st.lists(
 )
 
 
+@pytest.mark.parametrize("size", [1000, 300_000])  # below and above the split's join check
+@pytest.mark.parametrize("eol", [b"\n", b"\r\n"])
+@pytest.mark.parametrize("stray", [b"\n", b"\r", b"\r\n", b"\ndata: more", b""])
+def test_a_read_with_a_stray_line_end_inside_a_payload_frames_as_the_reference(
+    size: int, eol: bytes, stray: bytes
+) -> None:
+    """The split assumes one line per payload; a line end inside one (a second field line, a
+    lone CR) must send the read to the line loop, in small reads and in big ones."""
+    block = b"data: " + b"x" * 90 + eol + eol
+    blocks = [block] * (size // len(block))
+    blocks[len(blocks) // 2] = b"data: a" + stray + b"b" + eol + eol
+    data = b"".join(blocks)
+    events, rest = frame([data])
+    assert [(m.event, m.data, m.id, m.retry) for m in events] == whatwg(data)
+    assert not rest.truncated
+
+
 @settings(suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.sampled_from(FUZZ_SEEDS), framing=framings, edits=line_end_edits, cuts=cut_lists)
 def test_reframed_and_mutated_recordings_frame_as_the_reference(
