@@ -569,7 +569,7 @@ class SSEFramer:
         used = sum(map(len, heads)) + sum(map(len, datas)) - crlf * count + 3 * count * len(eol)
         if not payloads:
             return 0
-        if crlf and data.count(b"\r", 0, used) != 3 * count:
+        if crlf and (b"\r" in b"".join(heads) or b"\r" in b"".join(payloads)):
             return 0  # a lone CR in the run: the general loop reads it
         if used > self._max and max(map(len, payloads)) > self._max:
             return 0
@@ -634,10 +634,10 @@ class SSEFramer:
     def _simple_run(self, out: list[SSEMessage | PayloadRun]) -> None:
         """Fast path for the shape nearly every server sends: blocks of one ``data: `` line.
 
-        At a block boundary, the complete part of the buffer is checked with C-level scans
-        (every LF belongs to a ``\n\ndata: `` separator) and split in one call, instead of a
-        Python step per line. Anything else (other fields, comments, CR, blank-line runs) leaves
-        the region to the general loop, which gives the same messages.
+        At a block boundary, the complete part of the buffer is split in one call and checked
+        with C-level scans (no payload holds an LF), instead of a Python step per line.
+        Anything else (other fields, comments, CR, blank-line runs) leaves the region to the
+        general loop, which gives the same messages.
         """
         buf = self._buf
         pos = self._pos
@@ -649,10 +649,12 @@ class SSEFramer:
         if end <= pos:
             return
         region = bytes(buf[pos:end])
-        blocks = region.count(b"\n\ndata: ") + 1
-        if region.count(b"\n") != 2 * (blocks - 1):
-            return
         payloads = region[6:].split(b"\n\ndata: ")
+        if len(region) <= _JOIN_MAX:
+            if b"\n" in b"".join(payloads):  # as _line_end_in: a payload has other lines
+                return
+        elif region.count(b"\n") != 2 * (len(payloads) - 1):  # the region ends before its
+            return  # last blank line: one block fewer ends in it
         if len(region) > self._max and max(map(len, payloads)) > self._max:
             return  # let the general loop raise for the oversized event
         out.append(PayloadRun(payloads, self._count, self._base + pos, self._last_id,
