@@ -49,6 +49,9 @@ keep-alives between runs of plain events take a few."""
 _REREAD_MAX: Final = 64 * 1024
 """Open blocks up to this size are read again with the read that completes them (one run per
 read); a bigger one is completed in the buffer, so its megabytes are not copied twice."""
+_NEAR: Final = 4
+"""``PayloadRun.offset_of`` counts this many first (last) blocks from the run's start (end)
+before it sums every block once."""
 _JOIN_MAX: Final = 256 * 1024
 """Reads up to this size check their payloads for line ends on one joined copy."""
 _NAMES: dict[bytes, str] = {}
@@ -168,16 +171,28 @@ class PayloadRun(msgspec.Struct, gc=False):
     """Bytes of each block's ``event:`` or ``id:`` line (line end excluded)."""
     ids: list[str] | None = None
     """Each event's last-event-ID when the blocks carried ``id:`` lines."""
+    size: int = -1
+    """The run's bytes, when known: offsets near its end are then counted back from it."""
     _ends: list[int] | None = None  # where each block ends, from the run's start: made once
 
     def offset_of(self, k: int) -> int:
         """Where block ``k`` starts. Worked out only when asked (the hot paths need a block's
-        offset only to report it or to hand it over on their slow path): the first time, the
-        blocks' ends are summed in one C-level pass, and every offset is then one lookup."""
+        offset only to report it or to hand it over on their slow path). One of the last few
+        blocks (the finish, ``[DONE]``), or of the first few of a plain run (a call starts),
+        is counted from the nearer end of the run; for any other, the blocks' ends are summed
+        in one C-level pass, and every offset is then one lookup."""
         if not k:
             return self.offset
         ends = self._ends
         if ends is None:
+            if k <= _NEAR and self.heads is None:  # named runs (Responses) ask all through
+                return self.offset + sum(map(len, self.payloads[:k])) + self.around * k
+            back = len(self.payloads) - k
+            if back <= _NEAR and self.size >= 0:
+                tail = sum(map(len, self.payloads[k:])) + self.around * back
+                if self.heads is not None:
+                    tail += sum(self.heads[k:])
+                return self.offset + self.size - tail
             sizes = map(len, self.payloads)
             if self.heads is not None:
                 sizes = map(add, sizes, self.heads)
@@ -202,8 +217,9 @@ class PayloadRun(msgspec.Struct, gc=False):
         heads = self.heads[k:] if self.heads is not None else None
         ids = self.ids[k:] if self.ids is not None else None
         event_id = self.ids[k - 1] if self.ids is not None and k else self.event_id
+        size = self.size - (offset - self.offset) if self.size >= 0 else -1
         return PayloadRun(self.payloads[k:], self.index + k, offset, event_id, self.retry, names,
-                          self.around, heads, ids)
+                          self.around, heads, ids, size)
 
 
 def _expand(items: list[SSEMessage | PayloadRun]) -> list[SSEMessage]:
@@ -478,7 +494,7 @@ class SSEFramer:
         if stop > self._max and max(map(len, pieces)) > self._max:
             return 0  # the general loop raises for the oversized event
         out.append(PayloadRun(pieces, self._count, self._base, self._last_id, self._retry,
-                              None, skip + block))
+                              None, skip + block, size=stop))
         self._count += len(pieces)
         self._base += stop
         return stop
@@ -574,7 +590,7 @@ class SSEFramer:
         if used > self._max and max(map(len, payloads)) > self._max:
             return 0
         out.append(PayloadRun(payloads, self._count, self._base, self._last_id, self._retry,
-                              names, around, list(map(len, heads)), ids))
+                              names, around, list(map(len, heads)), ids, used))
         if ids:
             self._last_id = ids[-1]
         self._count += count
@@ -658,7 +674,7 @@ class SSEFramer:
         if len(region) > self._max and max(map(len, payloads)) > self._max:
             return  # let the general loop raise for the oversized event
         out.append(PayloadRun(payloads, self._count, self._base + pos, self._last_id,
-                              self._retry))
+                              self._retry, size=end + 2 - pos))
         index = self._count + len(payloads)
         self._count = index
         self._pos = self._scan = self._block_start = end + 2

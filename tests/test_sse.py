@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import pytest
 
 from fcstream import SSEFramer, SSEMessage, StreamFormatError
-from fcstream._sse import Unterminated
+from fcstream._sse import PayloadRun, Unterminated
 
 from .feed import byte_by_byte, split_at
 
@@ -555,3 +555,29 @@ def test_crlf_blocks_cut_next_to_their_line_ends(size: int) -> None:
         for cut in (end, end + 1):
             assert frame(split_at(data, [cut])) == whole, cut
             assert frame(split_at(data, [cut - 1, cut, cut + 2])) == whole, cut
+
+
+@pytest.mark.parametrize("count", [1, 2, 17, 40])
+@pytest.mark.parametrize("shape", [
+    b"data: {}\n\n", b"data:x\n\n", b"event: e\xc3\xa9\ndata: {}\n\n", b"id: 7\ndata: {}\n\n",
+    b"data: {}\r\n\r\n", b"event: e\r\ndata: {}\r\n\r\n",
+])
+def test_every_block_offset_of_a_run_asked_in_any_order(count: int, shape: bytes) -> None:
+    """A run works an offset out from its start, from its end, or from all the block sizes
+    summed once: each way gives where the block starts, as the line loop finds it."""
+    blocks = [shape.replace(b"{}", b'{"n":%d}' % (i * i)) for i in range(count)]
+    data = b"".join(blocks)
+    expected = [m.offset for m in frame([bytearray(data)])[0]]  # type: ignore[list-item]
+    assert expected == [sum(map(len, blocks[:k])) for k in range(count)]
+    for k in range(count):  # a fresh run for each block: nothing summed before
+        (run,) = SSEFramer().feed_items(data)
+        assert isinstance(run, PayloadRun)
+        assert run.offset_of(k) == expected[k]
+        assert run.rest(k).offset_of(0) == expected[k]
+        if k + 1 < count:
+            assert run.rest(k).offset_of(1) == expected[k + 1]
+        (run,) = SSEFramer().feed_items(data)
+        rest = run.rest(k)  # its last block, counted back from the rest's own size
+        assert rest.offset_of(count - k - 1) == expected[-1]
+    (run,) = SSEFramer().feed_items(data)
+    assert [run.offset_of(k) for k in reversed(range(count))] == expected[::-1]
