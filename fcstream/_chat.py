@@ -309,6 +309,7 @@ class ChatAccumulator(Accumulator):
             # a payload like one seen before: only its text is read. The template that
             # followed the previous one last time is tried first (interleaved choices take
             # turns), then the others
+            confirm = None  # an unchecked template this payload matched: checked by the decode
             template = guess
             if template is None or not (
                 data.startswith(template.head) and data.endswith(template.tail)
@@ -324,6 +325,9 @@ class ChatAccumulator(Accumulator):
                         text = string(data[template.start : len(data) - template.cut])
                     except template_errors:
                         text = None
+                elif template.confirmable:  # the full decode below checks it, for free
+                    text = None
+                    confirm = template
                 else:
                     text = template.read(data)
                 if text is not None:
@@ -390,8 +394,13 @@ class ChatAccumulator(Accumulator):
                             out.append(TextDelta(i, c, content))
                         if delta.refusal:
                             out.append(RefusalDelta(i, c, delta.refusal))
-                        if self._learning:
-                            self._learn(data, _text_kind(delta), c, None,
+                        if confirm is not None:  # its template is there: nothing to learn
+                            kind = confirm.tag[0]
+                            confirm.confirm(data, None if kind is _ARGUMENTS
+                                            else getattr(delta, kind))
+                        elif self._learning:
+                            kind = _text_kind(delta)
+                            self._learn(data, kind, kind and getattr(delta, kind), c, None,
                                         k + 1 - missed - reported)
                             reported = k + 1 - missed
                         continue
@@ -419,8 +428,12 @@ class ChatAccumulator(Accumulator):
                             if len(buffer) > _COMPACT_AT:
                                 buffer.compact()
                             out.append(ArgumentsDelta(i, c, call.index, args))
-                        if self._learning:
-                            self._learn(data, _ARGUMENTS, c, key, k + 1 - missed - reported)
+                        if confirm is not None:  # its template is there: nothing to learn
+                            confirm.confirm(data, args if confirm.tag[0] is _ARGUMENTS
+                                            else None)
+                        elif self._learning:
+                            self._learn(data, _ARGUMENTS, args, c, key,
+                                        k + 1 - missed - reported)
                             reported = k + 1 - missed
                         continue
             msg = run.message(k)
@@ -440,7 +453,8 @@ class ChatAccumulator(Accumulator):
         self._template_hits += len(payloads) - missed - reported
         return len(payloads)
 
-    def _learn(self, data: bytes, kind: str | None, c: int, key: int | None, hits: int) -> None:
+    def _learn(self, data: bytes, kind: str | None, text: str | None, c: int, key: int | None,
+               hits: int) -> None:
         """Make a template from a payload the hot path just applied (it missed the templates
         there are), from the second payload of a shape (choices interleave theirs). A
         template's first match costs ~3 decodes (its check): after ``_BUILDS`` builds, a stream
@@ -469,7 +483,7 @@ class ChatAccumulator(Accumulator):
             templates[:] = [t for t in templates if t.matched]
             return
         self._template_builds += 1
-        template = make(data, _KEYS[kind], _DECODE_CHUNK, _READERS[kind], tag)
+        template = make(data, _KEYS[kind], _DECODE_CHUNK, _READERS[kind], tag, text)
         if template is None:  # the key twice (logprobs repeat "content"): so will the next
             seen[tag] = _UNFIT
             return

@@ -62,13 +62,13 @@ class Template:
     ``inline_at`` is more than any payload, and :meth:`read` does the work."""
 
     __slots__ = (
-        "_check", "_failed", "cut", "follower", "gap", "head", "inline_at", "size", "start",
-        "tag", "tail",
+        "_check", "_failed", "confirmable", "cut", "follower", "gap", "head", "inline_at",
+        "size", "source", "start", "tag", "tail",
     )
 
     def __init__(
         self, head: bytes, tail: bytes, gap: bytes | None, tag: Any,
-        check: Callable[[], bool],
+        check: Callable[[], bool], source: str | None = None,
     ) -> None:
         self.head = head  # up to and including the slot's opening quote
         self.tail = tail  # from the slot's closing quote (or the skipped slot's) to the end
@@ -83,6 +83,10 @@ class Template:
         take turns find theirs at once."""
         self._check: Callable[[], bool] | None = check  # None once run
         self._failed = False
+        self.source = source  # the slot's text in the payload it was made from, if known
+        self.confirmable = source is not None and gap is None
+        """Unchecked, and :meth:`confirm` can check it: the owner may decode a matching
+        payload in full and confirm, instead of running the check's probe decodes."""
 
     @property
     def matched(self) -> bool:
@@ -96,13 +100,10 @@ class Template:
             return None
         check = self._check
         if check is not None:
-            self._check = None
             if not check():
-                self._failed = True
-                self.head = _NEVER
+                self._fail()
                 return None
-            if self.gap is None:
-                self.inline_at = self.size
+            self._passed()
         if len(payload) < self.size:
             return None  # head and tail overlap: not this shape
         stop = len(payload) - self.cut  # just after the closing quote
@@ -120,6 +121,37 @@ class Template:
             return STRING(payload[self.start : stop])
         except ERRORS:
             return None
+
+
+    def confirm(self, payload: bytes, value: object) -> None:
+        """The check, done with a payload that matches the template and that the owner
+        decoded in full anyway (``value``: the field it read there). Apart from the slot,
+        the payload's bytes are the source's, so its JSON is the source's with one string
+        replaced: if the field read changed along with the slot, the field is the slot, and
+        the template passes; if the field is not the slot's text, the template fails. A slot
+        that holds the source's text again proves nothing: the next match tries again."""
+        if self._check is None or len(payload) < self.size:
+            return
+        try:
+            text = STRING(payload[self.start : len(payload) - self.cut])
+        except ERRORS:
+            return  # not one string between head and tail: not a payload of this shape
+        if text != value:
+            self._fail()
+        elif text != self.source:
+            self._passed()
+
+    def _passed(self) -> None:
+        self._check = None
+        self.confirmable = False
+        if self.gap is None:
+            self.inline_at = self.size
+
+    def _fail(self) -> None:
+        self._check = None
+        self.confirmable = False
+        self._failed = True
+        self.head = _NEVER
 
 
 _STRING_REST: Final = re.compile(rb'[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
@@ -152,12 +184,14 @@ def make(
     decode: Callable[[bytes], Any],
     read: Callable[[Any], Any],
     tag: Any,
+    text: str | None = None,
 ) -> Template | None:
     """A template for payloads like ``data`` with the string value of ``key`` left open, or
     ``None`` when ``data`` does not allow one. ``decode`` is the owner's full decoder and
     ``read`` picks, from its result, the value the slot must be: the check (run at the first
     match) decodes probes to prove the slot is that value and a skipped slot changes nothing
-    decoded."""
+    decoded. ``text`` is the slot's value in ``data``, when the caller knows it: the owner may
+    then check the template with :meth:`Template.confirm` instead."""
     slot = _slot(data, key)
     if slot is None:
         return None
@@ -182,5 +216,6 @@ def make(
         return True
 
     if skip is None:
-        return Template(data[: start + 1], data[end:], None, tag, check)
-    return Template(data[: start + 1], data[skip[1] :], data[end : skip[0] + 1], tag, check)
+        return Template(data[: start + 1], data[end:], None, tag, check, text)
+    return Template(data[: start + 1], data[skip[1] :], data[end : skip[0] + 1], tag, check,
+                    text)

@@ -177,6 +177,38 @@ def test_a_template_whose_slot_is_not_the_field_read_never_matches() -> None:
     assert template.read(text_chunk(b"c")) is None
 
 
+def test_a_template_is_confirmed_by_a_payload_decoded_in_full() -> None:
+    """The owner decodes the first matching payload anyway: the field it read there checks
+    the template, with no probe decodes. A slot that holds the source's text again proves
+    nothing yet; a field that is not the slot's text fails the template."""
+    data = text_chunk(b"a")
+    template = make(data, b'"content":', msgspec.json.decode, lambda c: "a", None, "a")
+    assert template is not None
+    assert template.confirmable
+    template.confirm(text_chunk(b"a"), "a")  # the same text: nothing learned
+    assert template.confirmable
+    assert not template.matched
+    template.confirm(text_chunk(b"b"), "b")
+    assert template.matched
+    assert not template.confirmable
+    assert template.read(text_chunk(b"c\\n")) == "c\n"
+    wrong = make(data, b'"content":', msgspec.json.decode, lambda c: "a", None, "a")
+    assert wrong is not None
+    wrong.confirm(text_chunk(b"b"), "a")  # the field read did not follow the slot
+    assert not wrong.matched
+    assert not wrong.confirmable
+    assert wrong.read(text_chunk(b"b")) is None
+    assert wrong.read(text_chunk(b"c")) is None
+
+
+def test_a_template_with_a_skipped_slot_is_checked_by_its_probes() -> None:
+    data = text_chunk(b"a", b',"obfuscation":"xyz"')
+    template = make(data, b'"content":', msgspec.json.decode, lambda c: c, None, "a")
+    assert template is not None
+    assert template.gap is not None
+    assert not template.confirmable  # confirm cannot prove a skipped slot changes nothing
+
+
 def test_streams_whose_bytes_always_change_stop_building_templates() -> None:
     payloads = [FIRST] + [text_chunk(b"w").replace(b'"created":1', b'"created":%d' % i)
                           for i in range(200)]
@@ -206,7 +238,7 @@ def test_a_stream_whose_templates_were_read_keeps_learning_after_a_miss() -> Non
     events = parser.feed(sse([FIRST, *first, *later])) + parser.finish()
     assert texts(events) == [f"a{i}" for i in range(20)] + [f"b{i}" for i in range(20)]
     assert acc._template_builds == 2
-    assert acc._template_hits >= 36  # both halves read through a template
+    assert acc._template_hits >= 34  # both halves read through a template
 
 
 @pytest.mark.skipif(not CORPUS.is_dir(), reason="needs ../shared/corpus")
@@ -287,4 +319,22 @@ def test_choices_taking_turns_are_read_through_their_templates() -> None:
     parser.feed(sse([FIRST, *rounds]))
     acc = parser._acc
     assert isinstance(acc, ChatAccumulator)
-    assert acc._template_hits >= 6 * 27
+    assert acc._template_hits >= 6 * 26
+
+
+def test_a_template_on_another_field_with_the_same_key_fails_its_confirmation() -> None:
+    """The delta's key is written with an escape, so ``"content":`` names another object's
+    field: the template's slot is that field. The payload that confirms it shows the text did
+    not follow the slot, and the texts stay what the JSON says."""
+    payloads = [FIRST] + [
+        HEAD + b'"delta":{"cont\\u0065nt":"t"},"finish_reason":null}],'
+        b'"x":{"content":"v%d"}}' % i for i in range(12)
+    ]
+    events = same_both_ways(sse(payloads))
+    assert texts(events) == ["t"] * 12
+    parser = StreamParser("chat", strict=False)
+    parser.feed(sse(payloads))
+    acc = parser._acc
+    assert isinstance(acc, ChatAccumulator)
+    assert acc._template_builds == 2  # two templates failed: the stream stopped learning
+    assert acc._template_hits == 0
