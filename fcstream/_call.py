@@ -58,8 +58,7 @@ class ArgumentBuffer(list[str]):
     COMPACT_AT: ClassVar[int] = 128
     """Fragments kept loose before they are folded: one join per 128 appends is O(1) each."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self) -> None:  # list.__new__ made it empty: no list.__init__ to call
         self._blocks: list[str] = []
 
     def add(self, piece: str) -> None:
