@@ -106,7 +106,8 @@ _REFUSAL: Final = "refusal"
 _TEMPLATES: Final = 8
 """Templates kept per stream: text, reasoning and the calls of up to eight interleaved choices."""
 _BUILDS: Final = 8
-"""Template builds a stream gets before they must pay off (each costs ~3 decodes)."""
+"""Template builds a stream gets before they must pay off (each costs about as much as reading
+ten payloads through a template saves)."""
 _PAYOFF: Final = 4
 _MISSES: Final = 2
 """Templates that miss the next payload of their shape before a stream gives up learning, when
@@ -456,9 +457,11 @@ class ChatAccumulator(Accumulator):
     def _learn(self, data: bytes, kind: str | None, text: str | None, c: int, key: int | None,
                hits: int) -> None:
         """Make a template from a payload the hot path just applied (it missed the templates
-        there are), from the second payload of a shape (choices interleave theirs). A
-        template's first match costs ~3 decodes (its check): after ``_BUILDS`` builds, a stream
-        goes on learning only while its templates are read ``_PAYOFF`` times per build."""
+        there are), from the second payload of a shape (choices interleave theirs); ``text``
+        is the field's text there, so the template's first match is checked by its full
+        decode (``Template.confirm``). After ``_BUILDS`` builds, a stream goes on learning only
+        while its templates are read ``_PAYOFF`` times per build, and after ``_MISSES`` only if
+        one was ever read."""
         self._template_hits += hits
         if kind is None:
             return

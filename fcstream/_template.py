@@ -12,11 +12,12 @@ checks the escapes, the UTF-8 and that nothing follows the closing quote), the p
 template's JSON with that one value replaced. Its full decode would give the template's fields
 and the new text. Anything else -- a different ``created``, another call index, a finish reason,
 a quote inside the slot that is not escaped -- fails the match, and the payload takes the full
-decode. A template is only made from a payload whose full decode was checked, and a probe (the
-same bytes with another value in the slot) proves the slot is the field read (see
-:func:`make`). Servers that vary another field on every payload (OpenAI's ``obfuscation``
-padding) get a second, skipped slot: it must still decode as a string, and the probe proves
-nothing read depends on it.
+decode. A template is only made from a payload whose full decode was checked, and before it
+reads anything it is proved to hold the field read in its slot: by the first matching payload,
+decoded in full, whose field changed along with the slot (:meth:`Template.confirm`), or by a
+probe, the same bytes with another value in the slot (see :func:`make`). Servers that vary
+another field on every payload (OpenAI's ``obfuscation`` padding) get a second, skipped slot:
+it must still decode as a string, and the probe proves nothing read depends on it.
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ class Template:
         take turns find theirs at once."""
         self._check: Callable[[], bool] | None = check  # None once run
         self._failed = False
-        self.source = source  # the slot's text in the payload it was made from, if known
+        self.source = source  # the field's text in the payload it was made from, if known
         self.confirmable = source is not None and gap is None
         """Unchecked, and :meth:`confirm` can check it: the owner may decode a matching
         payload in full and confirm, instead of running the check's probe decodes."""
@@ -121,7 +122,6 @@ class Template:
             return STRING(payload[self.start : stop])
         except ERRORS:
             return None
-
 
     def confirm(self, payload: bytes, value: object) -> None:
         """The check, done with a payload that matches the template and that the owner
@@ -190,16 +190,16 @@ def make(
     ``None`` when ``data`` does not allow one. ``decode`` is the owner's full decoder and
     ``read`` picks, from its result, the value the slot must be: the check (run at the first
     match) decodes probes to prove the slot is that value and a skipped slot changes nothing
-    decoded. ``text`` is the slot's value in ``data``, when the caller knows it: the owner may
-    then check the template with :meth:`Template.confirm` instead."""
+    decoded. ``text`` is the field's value in ``data`` as the owner decoded it, when it knows
+    it: the owner may then check the template with :meth:`Template.confirm` instead."""
     slot = _slot(data, key)
     if slot is None:
         return None
     start, end = slot
     skip: tuple[int, int] | None = None
     for skipped in SKIPPED_KEYS:
-        skip = _slot(data, skipped, end)  # searched after the slot only: one before it
-        if skip is not None:  # stays in the head, which then never matches again
+        skip = _slot(data, skipped, end)  # searched after the slot only: one before it stays
+        if skip is not None:  # in the head (the template matches only while it is unchanged)
             break
 
     def check() -> bool:
