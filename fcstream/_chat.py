@@ -439,10 +439,12 @@ class ChatAccumulator(Accumulator):
                         continue
             msg = run.message(k)
             if chunk is None:
-                if not data or data.isspace():
+                if data == _DONE:
+                    self._on_done(msg, out)
+                elif not data or data.isspace():
                     out.append(OtherEvent(i, "message", data))
                 else:
-                    self.handle(msg, out)  # decodes again to report what is wrong, or [DONE]
+                    self.handle(msg, out)  # decodes again to report what is wrong
             else:
                 self._apply(msg, chunk, out)
             if strict and self.problems != before:

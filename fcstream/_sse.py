@@ -451,8 +451,8 @@ class SSEFramer:
     def _split_plain(self, data: bytes, out: list[SSEMessage | PayloadRun]) -> int:
         """The plain ``data: X`` + blank line events at the start of ``data`` as one run;
         returns the bytes used (0 when the start is not plain). Checked with C-level scans:
-        every LF (and, for CRLF, every CR) up to the last plain event belongs to a line end
-        of the ``data:`` lines and blank lines the split cut at."""
+        no payload the split cut out holds an LF (or, for CRLF, a CR), so every line end up
+        to the last plain event is one the split cut at."""
         end = data.find(b"\n")
         if end == len(data) - 2 and data[-1] == _LF and not self._cr_mode and data.startswith(
                 b"data: ") and end - 6 <= self._max:  # one LF event: a live read's shape
