@@ -93,16 +93,15 @@ def _field_prefix(heads: list[bytes], datas: list[bytes], field: bytes, prefix: 
     return len(heads)
 
 
-def _line_end_in(pieces: list[bytes], cr: bool, data: bytes, stop: int) -> bool:
-    """Whether a piece the split cut out of ``data[:stop]`` holds an LF (or a CR, when
-    ``cr``): then its block had more lines than the split assumed. Checked on the pieces
-    joined: a copy and a ``memchr`` cost a few times less than counting the read's line ends,
-    which goes byte by byte. A big read is counted instead (2 line ends per block), so the
-    check never copies more than ``_JOIN_MAX`` bytes."""
+def _line_end_in(pieces: list[bytes], cr: bool, data: bytes, stop: int, lines: int) -> bool:
+    """Whether a piece a split cut out of ``data[:stop]`` holds an LF (or a CR, when ``cr``):
+    then its block had more lines than the split assumed. Checked on the pieces joined: a
+    copy and a ``memchr`` cost a few times less than counting the read's line ends, which goes
+    byte by byte. A big read is counted instead (it holds ``lines`` line ends when no piece
+    holds one), so the check never copies more than ``_JOIN_MAX`` bytes."""
     if stop <= _JOIN_MAX:
         joined = b"".join(pieces)
         return b"\n" in joined or (cr and b"\r" in joined)
-    lines = 2 * len(pieces)
     return data.count(b"\n", 0, stop) != lines or (cr and data.count(b"\r", 0, stop) != lines)
 
 
@@ -489,7 +488,7 @@ class SSEFramer:
             pieces[0] = pieces[0][skip:]
         if skip == 5 and _spaced(pieces):
             return 0
-        if _line_end_in(pieces, crlf > 0, data, stop):
+        if _line_end_in(pieces, crlf > 0, data, stop, 2 * len(pieces)):
             return 0  # a payload holds a line end: its block has other lines
         if stop > self._max and max(map(len, pieces)) > self._max:
             return 0  # the general loop raises for the oversized event
@@ -585,7 +584,7 @@ class SSEFramer:
         used = sum(map(len, heads)) + sum(map(len, datas)) - crlf * count + 3 * count * len(eol)
         if not payloads:
             return 0
-        if crlf and (b"\r" in b"".join(heads) or b"\r" in b"".join(payloads)):
+        if crlf and _line_end_in(heads + payloads, True, data, used, 3 * count):
             return 0  # a lone CR in the run: the general loop reads it
         if used > self._max and max(map(len, payloads)) > self._max:
             return 0
@@ -666,11 +665,9 @@ class SSEFramer:
             return
         region = bytes(buf[pos:end])
         payloads = region[6:].split(b"\n\ndata: ")
-        if len(region) <= _JOIN_MAX:
-            if b"\n" in b"".join(payloads):  # as _line_end_in: a payload has other lines
-                return
-        elif region.count(b"\n") != 2 * (len(payloads) - 1):  # the region ends before its
-            return  # last blank line: one block fewer ends in it
+        # the region stops short of its last blank line: one block fewer ends in it
+        if _line_end_in(payloads, False, region, len(region), 2 * (len(payloads) - 1)):
+            return
         if len(region) > self._max and max(map(len, payloads)) > self._max:
             return  # let the general loop raise for the oversized event
         out.append(PayloadRun(payloads, self._count, self._base + pos, self._last_id,

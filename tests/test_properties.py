@@ -523,14 +523,16 @@ line_end_edits = st.lists(
 @pytest.mark.parametrize("size", [1000, 300_000])  # below and above the split's join check
 @pytest.mark.parametrize("eol", [b"\n", b"\r\n"])
 @pytest.mark.parametrize("stray", [b"\n", b"\r", b"\r\n", b"\ndata: more", b""])
+@pytest.mark.parametrize("field", [b"", b"event: e"])
 def test_a_read_with_a_stray_line_end_inside_a_payload_frames_as_the_reference(
-    size: int, eol: bytes, stray: bytes
+    size: int, eol: bytes, stray: bytes, field: bytes
 ) -> None:
     """The split assumes one line per payload; a line end inside one (a second field line, a
     lone CR) must send the read to the line loop, in small reads and in big ones."""
-    block = b"data: " + b"x" * 90 + eol + eol
+    head = field + eol if field else b""
+    block = head + b"data: " + b"x" * 90 + eol + eol
     blocks = [block] * (size // len(block))
-    blocks[len(blocks) // 2] = b"data: a" + stray + b"b" + eol + eol
+    blocks[len(blocks) // 2] = head + b"data: a" + stray + b"b" + eol + eol
     data = b"".join(blocks)
     for read in (data, bytearray(data)):  # a bytearray is read by the line loop's own split
         events, rest = frame([read])  # type: ignore[list-item]
