@@ -237,11 +237,8 @@ class ResponsesAccumulator(Accumulator):
                 self.payload_error(out, msg, f"not a valid {kind} event: {exc}")
                 return
             name = kind
-        if not probed and (seq := event.sequence_number) is not None:
-            prev = self._seq  # _check_sequence, inlined: every event but the deltas passes here
-            self._seq = seq
-            if prev is not None and seq != prev + 1:
-                self._sequence_error(msg, seq, prev, out)
+        if not probed:
+            self._check_sequence(msg, event.sequence_number, out)
         _HANDLERS[name](self, msg, name, event, out)
 
     def _second_chance(
@@ -324,11 +321,8 @@ class ResponsesAccumulator(Accumulator):
         prev = self._seq
         self._seq = seq
         if prev is not None and seq != prev + 1:
-            self._sequence_error(msg, seq, prev, out)
-
-    def _sequence_error(self, msg: SSEMessage, seq: int, prev: int, out: list[Event]) -> None:
-        what = "a gap" if seq > prev else "a step backwards"
-        self.report_at(out, msg, f"sequence_number {seq} after {prev}: {what}")
+            what = "a gap" if seq > prev else "a step backwards"
+            self.report_at(out, msg, f"sequence_number {seq} after {prev}: {what}")
 
     # -- lifecycle -----------------------------------------------------------------------
 
