@@ -10,6 +10,9 @@ check that every candidate rebuilt the same arguments before trusting its time.
   keep ``data: `` payloads, ``msgspec`` decode into a small view Struct, nothing else. Not a
   parser (no CR, multi-line data or errors): the cost below which no parser can go.
 - ``floor + accumulate``: the floor plus appending each fragment to a list, joined at the end.
+- ``floor + typed events`` (``_lean``): fcstream's own view Structs and event types built with
+  nothing else (no SSE rules, checks or quirks): the least any parser that decodes every
+  payload and hands out typed events can cost.
 - ``naive``: what people write by hand: ``str`` lines, ``json.loads``, dicts, ``+=`` on strings.
 - ``openai SDK``: the SDK's own path from bytes, run through its real classes: ``Stream``
   (``SSEDecoder`` over byte chunks, ``json.loads``, ``construct_type`` into the chunk/event
@@ -34,6 +37,7 @@ import msgspec
 
 from fcstream import StreamParser
 
+from ._lean import lean_calls, lean_chat, lean_responses
 from ._workloads import Api, Stream
 
 __all__ = ["CallKey", "Candidate", "Missing", "candidates"]
@@ -411,6 +415,7 @@ def candidates(api: Api) -> list[Candidate | Missing]:
         out += [
             Candidate("floor (split + msgspec view)", _floor_chat, floor=True),
             Candidate("floor + accumulate", _floor_acc_chat, _keyed_calls),
+            Candidate("floor + typed events", lean_chat, lean_calls),
             Candidate("naive json.loads + str +=", _naive_chat, _naive_calls, superlinear=True),
             _openai_chat(),
         ]
@@ -418,6 +423,7 @@ def candidates(api: Api) -> list[Candidate | Missing]:
         out += [
             Candidate("floor (split + msgspec view)", _floor_responses, floor=True),
             Candidate("floor + accumulate", _floor_acc_responses, _keyed_calls),
+            Candidate("floor + typed events", lean_responses, lean_calls),
             Candidate(
                 "naive json.loads + str +=", _naive_responses, _naive_calls, superlinear=True
             ),

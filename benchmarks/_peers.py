@@ -182,10 +182,11 @@ def langchain(api: Api) -> Candidate | Missing:
 
 def suite_candidates(api: Api, *, full_set: bool = True) -> list[Candidate | Missing]:
     """Every candidate of the suite, fcstream first, peers last. ``full_set=False`` leaves out
-    the variants that answer no new question in the sweeps (1 event per read, floor + acc)."""
+    the variants that answer no new question in the sweeps (1 event per read, floor + acc,
+    floor + typed events)."""
     base = candidates(api)
     if not full_set:
-        drop = ("1 event per read", "floor + accumulate")
+        drop = ("1 event per read", "floor + accumulate", "floor + typed events")
         base = [c for c in base if not any(d in c.name for d in drop)]
     fc = [c for c in base if c.name.startswith("fcstream")]
     rest = [c for c in base if not c.name.startswith("fcstream")]

@@ -32,6 +32,7 @@ _SHORT = {
     "fcstream, 1 event per read": "fc 1 event/read",
     "floor (split + msgspec view)": "floor",
     "floor + accumulate": "floor + acc",
+    "floor + typed events": "floor + events",
     "naive json.loads + str +=": "naive +=",
 }
 
