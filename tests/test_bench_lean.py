@@ -44,3 +44,14 @@ def test_lean_responses_rebuilds_fcstreams_calls(name: str) -> None:
     calls = lean_calls(lean_responses(stream))
     assert calls
     assert calls == _fcstream_calls(_fcstream_whole(stream))
+
+
+def test_reference_benchmark_prints_every_row(capsys: pytest.CaptureFixture[str]) -> None:
+    from benchmarks.bench_reference import ROWS, main
+
+    main(rounds=1)
+    printed = capsys.readouterr().out
+    for rows in ROWS.values():
+        for name in rows:
+            assert f"  {name} " in printed
+    assert printed.count("fcstream / floor + typed events:") == len(ROWS)
