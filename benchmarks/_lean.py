@@ -7,6 +7,9 @@ event types (``StreamStarted``, ``CallStarted``, ``ArgumentsDelta``, ``TextDelta
 ``CallDone`` with a ``ToolCall``...), finish calls at the finish reason or at
 ``[DONE]`` / ``.done``. No SSE rules (CR, comments, multi-line data), no offsets, no
 correlation quirks, no cross-checks, no error reports: payloads it cannot read are skipped.
+Responses events are typed by the first ``"type":"`` in the payload (OpenAI writes it first);
+a recording whose payloads put an item's type first is misread (one in the corpus), which the
+report's calls column shows as a difference.
 
 It is not a parser anyone should use. It answers one question for the report: how far above
 the floor must any event-producing parser that decodes every payload sit on these streams? Its
