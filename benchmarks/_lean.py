@@ -19,11 +19,9 @@ distance from the floor is overhead no amount of tuning fcstream's own machinery
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
 
-from fcstream._call import ToolCall
+from fcstream._call import Api, ToolCall
 from fcstream._events import (
     ArgumentsDelta,
     CallDone,
@@ -55,7 +53,7 @@ class _Call:
         self.choice, self.index, self.call_id, self.name = choice, index, call_id, name
         self.args: list[str] = []
 
-    def frozen(self, api: Any) -> ToolCall:
+    def frozen(self, api: Api) -> ToolCall:
         return ToolCall(call_id=self.call_id, name=self.name, arguments="".join(self.args),
                         index=self.index, choice=self.choice, api=api, item_id=None,
                         type="function", complete=True)
@@ -169,7 +167,10 @@ def lean_responses(stream: Stream) -> list[Event]:
 
 
 def lean_calls(events: list[Event]) -> list[tuple[int, int, str | None, str]]:
-    """The calls these candidates finished, in order of first appearance."""
-    done = [e.call for e in events if isinstance(e, CallDone)]
-    done.sort(key=lambda call: (call.choice, call.index))
-    return [(call.choice, call.index, call.name, call.arguments) for call in done]
+    """The calls these candidates finished, in order of first appearance (their
+    ``CallStarted``), as fcstream lists them: a call ends later than it starts, so the order
+    of ``CallDone`` events is not that order when choices interleave."""
+    done = {(e.call.choice, e.call.index): e.call for e in events if isinstance(e, CallDone)}
+    starts = [(e.choice, e.index) for e in events if isinstance(e, CallStarted)]
+    return [(call.choice, call.index, call.name, call.arguments)
+            for call in (done[key] for key in starts if key in done)]

@@ -32,6 +32,7 @@ from benchmarks._candidates import (
     _floor_responses,
 )
 from benchmarks._lean import lean_chat, lean_responses
+from benchmarks._measure import loop
 from benchmarks._workloads import Api, Stream, corpus
 
 Run = Callable[[Stream], Any]
@@ -46,14 +47,14 @@ ROWS: dict[Api, dict[str, Run]] = {
 def interleaved(runs: dict[str, Run], streams: tuple[Stream, ...], rounds: int
                 ) -> dict[str, int]:
     """Best nanoseconds per candidate for one pass over ``streams``."""
+    passes = {name: loop(run, streams) for name, run in runs.items()}
     best = dict.fromkeys(runs, sys.maxsize)
     gc.disable()
     try:
         for _ in range(rounds):
-            for name, run in runs.items():
+            for name, one_pass in passes.items():
                 start = time.perf_counter_ns()
-                for stream in streams:
-                    run(stream)
+                one_pass()
                 best[name] = min(best[name], time.perf_counter_ns() - start)
     finally:
         gc.enable()
