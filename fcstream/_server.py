@@ -560,21 +560,20 @@ def serve_forever(
         print(f"fcstream serve: {exc}", file=sys.stderr)
         return 2
     stop = threading.Event()
-    previous: Any = None
-    in_main = threading.current_thread() is threading.main_thread()
-    if in_main:
-        previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    previous: dict[int, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        # Both signals only set ``stop``: a KeyboardInterrupt raised at an arbitrary point
+        # (inside a lock's wait, say) could leave the shutdown waiting on a held lock.
+        for number in (signal.SIGINT, signal.SIGTERM):
+            previous[number] = signal.signal(number, lambda *_: stop.set())
     try:
         with server:
             print(f"fcstream serve: {server.base_url}", flush=True)
             for rec in server.recordings:
                 log(f"model {rec.stem!r} ({rec.api}, {len(rec.data)} bytes): {rec.path}")
-            try:
-                while not stop.wait(0.2):
-                    pass
-            except KeyboardInterrupt:
+            while not stop.wait(0.2):
                 pass
     finally:
-        if in_main:
-            signal.signal(signal.SIGTERM, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
     return 0
