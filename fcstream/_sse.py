@@ -402,8 +402,10 @@ class SSEFramer:
             self._event = ""
         retries = _FAST_RETRIES
         while True:
-            used = (self._split_plain(data, out) if data.startswith(b"data:")
-                    else self._split_named(data, out))
+            if data.startswith(b"data:"):  # plain blocks, or the field line after the data
+                used = self._split_plain(data, out) or self._split_named(data, out, True)
+            else:
+                used = self._split_named(data, out)
             if used == len(data):
                 return
             # the blocks the split does not take (comments, ``retry:`` lines, empty data
@@ -498,20 +500,26 @@ class SSEFramer:
         self._base += stop
         return stop
 
-    def _split_named(self, data: bytes, out: list[SSEMessage | PayloadRun]) -> int:
+    def _split_named(self, data: bytes, out: list[SSEMessage | PayloadRun],
+                     data_first: bool = False) -> int:
         """The same for blocks of ``event: NAME`` + one ``data:`` line (the Responses API's
-        shape). One split at the line end gives lines in threes: the name, the data, the blank
-        line; the run ends at the first block of another shape."""
-        if data.startswith(b"event: "):
+        shape), or of the data line first (``data_first``: some recorders write the event
+        line after it; the field applies at dispatch either way). One split at the line end
+        gives lines in threes: the name, the data, the blank line (the data, the name, the
+        blank line); the run ends at the first block of another shape."""
+        second = data.find(b"\n") + 1  # where the second line starts
+        at = second if data_first else 0  # where the field line starts
+        if data_first and not second:
+            return 0
+        if data.startswith(b"event: ", at):
             field = b"event: "
-        elif data.startswith(b"id: "):  # gateways that number their events (S03)
+        elif data.startswith(b"id: ", at):  # gateways that number their events (S03)
             field = b"id: "
         else:
             return 0
-        second = data.find(b"\n") + 1  # where the data line starts
-        third = data.find(b"\n", second)  # its LF
+        third = data.find(b"\n", second)  # the second line's LF
         if third == len(data) - 2 and data[-1] == _LF and field == b"event: " and (
-                not self._cr_mode and data.startswith(b"data: ", second)
+                not data_first and not self._cr_mode and data.startswith(b"data: ", second)
                 and third - second - 6 <= self._max):
             # one LF event: a live read's shape, taken in as few steps as can be
             head = data[: second - 1]
@@ -523,13 +531,13 @@ class SSEFramer:
         eol = self._eol
         crlf = len(eol) - 1
         third -= crlf  # where the data line ends
-        prefix = _data_prefix(data, second) if second else None
+        prefix = _data_prefix(data, 0 if data_first else second) if second else None
         if prefix is None or not (data.startswith(eol + eol, third)
                                   and data.startswith(eol, second - len(eol))):
             return 0  # the first block is not event + data: no split of the whole read
         skip = len(prefix)
         around = skip + 3 * len(eol)
-        if third + 2 * len(eol) == len(data):  # exactly one block: a live read's shape
+        if third + 2 * len(eol) == len(data) and not data_first:  # one block: a live read
             if third - second - skip > self._max or (crlf and (
                     data.count(b"\r") != 3 or data.count(b"\n") != 3)):
                 return 0  # the general loop raises for the oversized event (or reads CRs)
@@ -553,8 +561,8 @@ class SSEFramer:
         blank = b"\r" if crlf else b""
         if blanks.count(blank) != count:  # a block of another shape: the run stops before it
             count = next(k for k, line in enumerate(blanks) if line != blank)
-        heads = lines[0 : 3 * count : 3]
-        datas = lines[1 : 3 * count : 3]
+        heads = lines[data_first : 3 * count : 3]
+        datas = lines[1 - data_first : 3 * count : 3]
         if crlf:  # each line ends with its CR (a lone LF leaves a line without one; lone CRs
             # inside lines are counted below); heads lose it here, payloads when cut out
             if not (all(map(bytes.endswith, heads, repeat(b"\r")))

@@ -269,6 +269,11 @@ block_shapes = st.sampled_from([
     b"id: \xc3\xa9\xff\ndata: {}\n\n",  # not ASCII, not UTF-8: offsets count bytes
     b"id: 1\x002\ndata: {}\n\n",  # NUL: the id is ignored
     b"id: 5\ndata:{}\n\n",
+    b"data: {}\nevent: response.x\n\n",  # the field line after the data (some recorders)
+    b"data:{}\nevent: response.x\n\n",
+    b"data: {}\nid: 6\n\n",
+    b"data: {}\nid: 1\x002\n\n",
+    b"data: {}\nevent: e\ndata: x\n\n",  # not one data line: the line loop's
 ])
 
 

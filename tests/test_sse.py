@@ -560,7 +560,8 @@ def test_crlf_blocks_cut_next_to_their_line_ends(size: int) -> None:
 @pytest.mark.parametrize("count", [1, 2, 17, 40])
 @pytest.mark.parametrize("shape", [
     b"data: {}\n\n", b"data:x\n\n", b"event: e\xc3\xa9\ndata: {}\n\n", b"id: 7\ndata: {}\n\n",
-    b"data: {}\r\n\r\n", b"event: e\r\ndata: {}\r\n\r\n",
+    b"data: {}\r\n\r\n", b"event: e\r\ndata: {}\r\n\r\n", b"data: {}\nevent: e\xc3\xa9\n\n",
+    b"data: {}\r\nevent: e\r\n\r\n", b"data: {}\nid: 7\n\n",
 ])
 def test_every_block_offset_of_a_run_asked_in_any_order(count: int, shape: bytes) -> None:
     """A run works an offset out from its start, from its end, or from all the block sizes
