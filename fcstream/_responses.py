@@ -63,12 +63,7 @@ from ._surrogates import rescue, view
 __all__ = ["ResponsesAccumulator", "expand_parallel"]
 
 _DONE: Final = b"[DONE]"
-_DECODE_DELTA: Final = wire.DELTA.decode
-_ARGS_DELTA: Final = "response.function_call_arguments.delta"
-_TEXT_DELTA: Final = "response.output_text.delta"
 _COMPACT_AT: Final = ArgumentBuffer.COMPACT_AT
-_INLINE: Final = frozenset({_ARGS_DELTA, _TEXT_DELTA})
-"""The events the hot path applies inline."""
 _UNDECODABLE: Final = (msgspec.DecodeError, UnicodeDecodeError)
 """What a decode of untrusted bytes may raise: msgspec reports bad UTF-8 inside a string as
 ``UnicodeDecodeError``, not as a ``DecodeError``."""
@@ -137,42 +132,44 @@ class ResponsesAccumulator(Accumulator):
         names = run.names
         if names is None or self._ended:
             return super().handle_run(run, out, strict)
-        decode = _DECODE_DELTA
+        hot = wire.HOT
+        text = wire.HOT_TEXT
         by_output = self._by_output
         before = self.problems
         index = run.index
         payloads = run.payloads
         last = self._seq  # kept in a local; written back before anything else reads it
         for k, (data, name) in enumerate(zip(payloads, names, strict=True)):
-            if name in _INLINE:
+            decode = hot.get(name)
+            if decode is not None:
                 try:
-                    event: wire.Delta | None = decode(data)
-                except (msgspec.DecodeError, UnicodeDecodeError):
-                    event = None
-                if event is not None and event.type == name and (
-                    (seq := event.sequence_number) is None
-                    or (last is not None and seq == last + 1)
-                ):
-                    piece = event.delta
-                    if name == _TEXT_DELTA:
-                        if seq is not None:
-                            last = seq
-                        if piece:
-                            out.append(TextDelta(index + k, 0, piece))
-                        continue
-                    key = event.output_index
-                    call = by_output.get(key) if key is not None else None
-                    if call is not None and call.started and not call.ended and not call.final:
-                        if seq is not None:
-                            last = seq
-                        if piece:
-                            call.deltas = True
-                            buffer = call.args
-                            buffer.append(piece)
-                            if len(buffer) > _COMPACT_AT:
-                                buffer.compact()
-                            out.append(ArgumentsDelta(index + k, 0, call.index, piece))
-                        continue
+                    event = decode(data)
+                except _UNDECODABLE:  # msgspec's ValidationError is a DecodeError
+                    pass  # the full path decodes it again and says what is wrong
+                else:
+                    seq = event.sequence_number
+                    if seq is None or (last is not None and seq == last + 1):
+                        piece = event.delta
+                        if decode is text:
+                            if seq is not None:
+                                last = seq
+                            if piece:
+                                out.append(TextDelta(index + k, 0, piece))
+                            continue
+                        key = event.output_index
+                        call = by_output.get(key) if key is not None else None
+                        if (call is not None and call.started and not call.ended
+                                and not call.final):
+                            if seq is not None:
+                                last = seq
+                            if piece:
+                                call.deltas = True
+                                buffer = call.args
+                                buffer.append(piece)
+                                if len(buffer) > _COMPACT_AT:
+                                    buffer.compact()
+                                out.append(ArgumentsDelta(index + k, 0, call.index, piece))
+                            continue
             self._seq = last
             msg = run.message(k)
             if not data or data.isspace():

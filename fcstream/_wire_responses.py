@@ -24,10 +24,12 @@ from ._surrogates import view
 __all__ = [
     "ANY",
     "DECODERS",
-    "DELTA",
+    "HOT",
+    "HOT_TEXT",
     "PROBE",
     "ArgumentsDone",
     "Delta",
+    "HotDelta",
     "ErrorPayload",
     "Item",
     "ItemEvent",
@@ -96,6 +98,25 @@ class Delta(msgspec.Struct, gc=False):
     item_id: str | None = None
     output_index: int | None = None
     sequence_number: int | None = None
+
+
+class HotDelta(msgspec.Struct, gc=False, tag_field="type"):
+    """An argument or text delta as the accumulator's hot loop reads it: the ``type`` is
+    checked against the class's tag while decoding (no ``str`` made for it) and ``item_id`` is
+    skipped (the loop finds the call by ``output_index``). A payload that does not fit
+    (another type, a field of an odd type) raises, and the full ``Delta`` path takes it."""
+
+    delta: str = ""
+    output_index: int | None = None
+    sequence_number: int | None = None
+
+
+class HotText(HotDelta, tag="response.output_text.delta"):
+    pass
+
+
+class HotArguments(HotDelta, tag="response.function_call_arguments.delta"):
+    pass
 
 
 class ArgumentsDone(msgspec.Struct, gc=False):
@@ -196,7 +217,12 @@ class Progress(msgspec.Struct, gc=False):
 _RESPONSE: Final = msgspec.json.Decoder(ResponseEvent)
 _ITEM: Final = msgspec.json.Decoder(ItemEvent)
 _DELTA: Final = msgspec.json.Decoder(Delta)
-DELTA: Final = _DELTA
+HOT_TEXT: Final = msgspec.json.Decoder(HotText).decode
+HOT: Final[dict[str, Any]] = {
+    "response.output_text.delta": HOT_TEXT,
+    "response.function_call_arguments.delta": msgspec.json.Decoder(HotArguments).decode,
+}
+"""The events the accumulator's hot loop applies inline, by name: their decoders."""
 _ARGS_DONE: Final = msgspec.json.Decoder(ArgumentsDone)
 _ERROR: Final = msgspec.json.Decoder(ErrorPayload)
 _STR: Final = msgspec.json.Decoder(str)
