@@ -324,13 +324,13 @@ class ResponsesAccumulator(Accumulator):
     # -- lifecycle -----------------------------------------------------------------------
 
     def _start_stream(
-        self, msg: SSEMessage, response: wire.Response | None, out: list[Event]
+        self, msg: SSEMessage, response: wire.ResponseHead | None, out: list[Event]
     ) -> None:
         if not self._started and response is not None:
             self.started(out, msg.index, response.id or None, response.model or None)
 
     def _on_started(
-        self, msg: SSEMessage, name: str, event: wire.ResponseEvent, out: list[Event]
+        self, msg: SSEMessage, name: str, event: wire.StartEvent, out: list[Event]
     ) -> None:
         self._start_stream(msg, event.response, out)
 

@@ -560,7 +560,7 @@ def serve_forever(
         print(f"fcstream serve: {exc}", file=sys.stderr)
         return 2
     stop = threading.Event()
-    previous: dict[int, Any] = {}
+    previous: dict[signal.Signals, Any] = {}
     if threading.current_thread() is threading.main_thread():
         # Both signals only set ``stop``: a KeyboardInterrupt raised at an arbitrary point
         # (inside a lock's wait, say) could leave the shutdown waiting on a held lock.

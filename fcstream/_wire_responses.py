@@ -29,12 +29,14 @@ __all__ = [
     "PROBE",
     "ArgumentsDone",
     "Delta",
-    "HotDelta",
     "ErrorPayload",
+    "HotDelta",
     "Item",
     "ItemEvent",
     "Probe",
     "ResponseEvent",
+    "ResponseHead",
+    "StartEvent",
     "raw_text",
     "raw_value_present",
 ]
@@ -51,11 +53,15 @@ def raw_value_present(raw: msgspec.Raw) -> bool:
 def raw_text(raw: msgspec.Raw) -> tuple[str | None, bool]:
     """``(text, was_string)`` of an optional raw value: a JSON string decoded, anything else
     (an object, a number) kept as its exact JSON text; ``(None, True)`` when absent or null."""
-    if not raw_value_present(raw):
+    size = len(raw)  # the checks of raw_value_present, inline: items are read per call
+    if not size or (size == 4 and bytes(raw) == b"null"):
         return None, True
     value = memoryview(raw)  # no copy: closing events carry the whole arguments
     if value[0] == 0x22:  # a quote: a JSON string
-        text: str = view(_STR, value)  # may raise UnicodeDecodeError for bad UTF-8
+        try:
+            text: str = _STR_DECODE(value)
+        except (msgspec.DecodeError, UnicodeDecodeError):
+            text = view(_STR, value)  # a surrogate escape; raises for bad UTF-8
         return text, True
     return str(value, "utf-8", "replace"), False
 
@@ -144,16 +150,30 @@ class IncompleteDetails(msgspec.Struct, gc=False):
     reason: str | None = None
 
 
-class Response(msgspec.Struct, gc=False):
-    """The ``response`` object of ``response.*`` lifecycle events.
+class ResponseHead(msgspec.Struct, gc=False):
+    """The ``response`` of an opening event (``created``, ``in_progress``, ``queued``): only
+    what ``StreamStarted`` says, the rest of a kilobyte-sized object skipped unbuilt."""
+
+    id: str | None = None
+    model: str | None = None
+
+
+class StartEvent(msgspec.Struct, gc=False):
+    """``response.created`` / ``in_progress`` / ``queued``."""
+
+    type: str = ""
+    response: ResponseHead | None = None
+    sequence_number: int | None = None
+
+
+class Response(ResponseHead, gc=False):
+    """The ``response`` object of the terminal ``response.*`` events.
 
     ``output`` items, ``error`` and ``incomplete_details`` stay raw and are decoded one by one
     (``ITEM``, ``ERROR_BODY``, ``INCOMPLETE``): a terminal event must end the stream even when
     one of them has a shape nobody expected, so an odd item cannot sink the whole event.
     """
 
-    id: str | None = None
-    model: str | None = None
     status: str | None = None
     output: list[msgspec.Raw] | None = None
     usage: msgspec.Raw = _ABSENT
@@ -162,8 +182,7 @@ class Response(msgspec.Struct, gc=False):
 
 
 class ResponseEvent(msgspec.Struct, gc=False):
-    """``response.created`` / ``in_progress`` / ``queued`` / ``completed`` / ``incomplete`` /
-    ``failed``."""
+    """``response.completed`` / ``incomplete`` / ``failed``."""
 
     type: str = ""
     response: Response | None = None
@@ -214,6 +233,7 @@ class Progress(msgspec.Struct, gc=False):
     sequence_number: int | None = None
 
 
+_START: Final = msgspec.json.Decoder(StartEvent)
 _RESPONSE: Final = msgspec.json.Decoder(ResponseEvent)
 _ITEM: Final = msgspec.json.Decoder(ItemEvent)
 _DELTA: Final = msgspec.json.Decoder(Delta)
@@ -226,6 +246,7 @@ HOT: Final[dict[str, Any]] = {
 _ARGS_DONE: Final = msgspec.json.Decoder(ArgumentsDone)
 _ERROR: Final = msgspec.json.Decoder(ErrorPayload)
 _STR: Final = msgspec.json.Decoder(str)
+_STR_DECODE: Final = _STR.decode
 
 PROGRESS: Final = msgspec.json.Decoder(Progress)
 ITEM: Final = msgspec.json.Decoder(Item)
@@ -243,9 +264,9 @@ PROBE: Final = msgspec.json.Decoder(Probe)
 ANY: Final = msgspec.json.Decoder()
 
 DECODERS: Final[dict[str, msgspec.json.Decoder[Any]]] = {
-    "response.created": _RESPONSE,
-    "response.in_progress": _RESPONSE,
-    "response.queued": _RESPONSE,
+    "response.created": _START,
+    "response.in_progress": _START,
+    "response.queued": _START,
     "response.completed": _RESPONSE,
     "response.incomplete": _RESPONSE,
     "response.failed": _RESPONSE,
