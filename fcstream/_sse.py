@@ -585,11 +585,14 @@ class SSEFramer:
             names = None
             ids = [head[4:].decode("utf-8", "replace") for head in heads]
         else:
-            names = cast(list[str], cached[: len(heads)]) if fits else list(map(_name_of, heads))
+            names = cast("list[str]", cached[:count]) if fits else list(map(_name_of, heads))
             ids = None
         payloads = list(map(_AFTER_DATA[skip, crlf], datas))
-        # the field lines, the data lines (their CRs still on), and every line end
-        used = sum(map(len, heads)) + sum(map(len, datas)) - crlf * count + 3 * count * len(eol)
+        if 3 * count + 1 == len(lines) and not lines[-1]:
+            used = len(data)  # the run is the whole read: no need to add its lines up
+        else:  # the field lines, the data lines (their CRs still on), and every line end
+            used = (sum(map(len, heads)) + sum(map(len, datas)) - crlf * count
+                    + 3 * count * len(eol))
         if not payloads:
             return 0
         if crlf and _line_end_in(heads + payloads, True, data, used, 3 * count):
