@@ -37,6 +37,8 @@ from fcstream import (
     Usage,
     expand_parallel,
 )
+from fcstream._responses import ResponsesAccumulator
+from fcstream._sse import SSEFramer
 from fixtures.generate import Call, chat_stream, responses_stream, synthetic_calls
 from tests.feed import byte_by_byte, feed_all, normalize, split_at
 
@@ -744,6 +746,54 @@ def test_mutations_raise_only_tree_errors(which: int, edits: list[tuple[int, byt
             parser.finish()
         except FcstreamError:
             pass
+
+
+_TEXT = "response.output_text.delta"
+_ARGS = "response.function_call_arguments.delta"
+HOT_SHAPES = [  # (SSE event name, payload without sequence_number)
+    (_TEXT, {"type": _TEXT, "delta": "a"}),
+    (_TEXT, {"delta": "b"}),  # no type: the event name says what it is
+    (_TEXT, {"type": _TEXT, "delta": 5}),  # a field of the wrong type
+    (_TEXT, {"type": "response.refusal.delta", "delta": "c"}),  # the payload disagrees
+    (_TEXT, {"type": _TEXT, "delta": ""}),
+    (_ARGS, {"type": _ARGS, "output_index": 0, "item_id": "fc_1", "delta": "x"}),
+    (_ARGS, {"output_index": 0, "delta": "y"}),
+    (_ARGS, {"type": _ARGS, "item_id": "fc_1", "delta": "z"}),  # found by item id only
+    (_ARGS, {"type": _ARGS, "output_index": 1, "delta": "w"}),  # a call never announced
+    (_ARGS, {"type": _ARGS, "output_index": 0, "delta": ["odd"]}),
+    (_ARGS, {"type": _ARGS, "output_index": 0, "delta": "", "obfuscation": "q"}),
+]
+
+
+def event_by_event(data: bytes) -> list[Event]:
+    """The accumulator's full path, one framed message at a time (no run, no hot loop)."""
+    framer = SSEFramer()
+    acc = ResponsesAccumulator()
+    out: list[Event] = []
+    for msg in framer.feed(data):
+        acc.handle(msg, out)
+    acc.finish(framer.dispatched, framer.finish(), out)
+    return out
+
+
+@given(
+    st.lists(st.tuples(st.sampled_from(range(len(HOT_SHAPES))),
+                       st.sampled_from(["next", "gap", "none"])), max_size=12),
+)
+def test_the_hot_loop_gives_what_the_full_path_gives(picks: list[tuple[int, str]]) -> None:
+    """Deltas read inline by the run loop (tagged decode, no item_id) and every shape it
+    leaves to the full path give the same events, errors and calls as message by message."""
+    blocks = [sse(CREATED, added(0, fc("fc_1", "call_1", "f")))]
+    seq = 0
+    for which, step in picks:
+        name, payload = HOT_SHAPES[which]
+        seq += 2 if step == "gap" else 1
+        body = payload if step == "none" else {**payload, "sequence_number": seq}
+        blocks.append(f"event: {name}\ndata: {json.dumps(body)}\n\n".encode())
+    blocks.append(sse(completed()))
+    data = b"".join(blocks)
+    events, _ = parse(data)
+    assert normalize(events) == normalize(event_by_event(data))
 
 
 # -- odd shapes in events fcstream must not lose ---------------------------------------------
