@@ -234,8 +234,11 @@ class ResponsesAccumulator(Accumulator):
                 self.payload_error(out, msg, f"not a valid {kind} event: {exc}")
                 return
             name = kind
-        if not probed:
-            self._check_sequence(msg, event.sequence_number, out)
+        if not probed and (seq := event.sequence_number) is not None:
+            if (prev := self._seq) is None or seq == prev + 1:
+                self._seq = seq  # in order: _check_sequence's work without its call
+            else:
+                self._check_sequence(msg, seq, out)
         _HANDLERS[name](self, msg, name, event, out)
 
     def _second_chance(
