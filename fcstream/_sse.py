@@ -13,9 +13,9 @@ searched for a line end (``_scan``), so a 1 MB line fed one byte at a time is se
 it compacts its buffer only when the consumed prefix is at least half of it, so the memmove cost
 is amortised O(1) per byte. Payloads stay ``bytes``: msgspec decodes them without a str copy.
 
-Fast path: runs of blocks of one ``data: X`` line, alone or after one ``event: NAME`` or
-``id: N`` line (``data:`` with or without its space), with LF or CRLF line ends, are cut out of
-a read with C-level splits and counts; every other shape (comments, ``retry:``, multi-line
+Fast path: runs of blocks of one ``data: X`` line, alone or next to one ``event: NAME`` or
+``id: N`` line (before it or after it; ``data:`` with or without its space), with LF or CRLF
+line ends, are cut out of a read with C-level splits and counts; every other shape (comments, ``retry:``, multi-line
 data, lone CRs...) goes through the line loop, which follows the rules above to the letter.
 Both give the same messages for any chunking (property-tested).
 """
@@ -147,7 +147,7 @@ class Unterminated(msgspec.Struct, frozen=True, gc=False):
 
 
 class PayloadRun(msgspec.Struct, gc=False):
-    """Consecutive events of one ``data:`` line each, after one ``event:`` line each when
+    """Consecutive events of one ``data:`` line each, next to one ``event:`` line each when
     ``names`` is set, or one ``id:`` line each when ``ids`` is; kept as a list of payloads.
 
     The framer's fast path makes these for the parser, which hands the whole list to the

@@ -110,7 +110,8 @@ class HotDelta(msgspec.Struct, gc=False, tag_field="type"):
     """An argument or text delta as the accumulator's hot loop reads it: the ``type`` is
     checked against the class's tag while decoding (no ``str`` made for it) and ``item_id`` is
     skipped (the loop finds the call by ``output_index``). A payload that does not fit
-    (another type, a field of an odd type) raises, and the full ``Delta`` path takes it."""
+    (another type, a field of an odd type) raises, and the full ``Delta`` path takes it; one
+    without a ``type`` is what its SSE event name says, as on the full path."""
 
     delta: str = ""
     output_index: int | None = None
