@@ -15,9 +15,9 @@ is amortised O(1) per byte. Payloads stay ``bytes``: msgspec decodes them withou
 
 Fast path: runs of blocks of one ``data: X`` line, alone or next to one ``event: NAME`` or
 ``id: N`` line (before it or after it; ``data:`` with or without its space), with LF or CRLF
-line ends, are cut out of a read with C-level splits and counts; every other shape (comments, ``retry:``, multi-line
-data, lone CRs...) goes through the line loop, which follows the rules above to the letter.
-Both give the same messages for any chunking (property-tested).
+line ends, are cut out of a read with C-level splits and counts; every other shape (comments,
+``retry:``, multi-line data, lone CRs...) goes through the line loop, which follows the rules
+above to the letter. Both give the same messages for any chunking (property-tested).
 """
 
 from __future__ import annotations
