@@ -64,6 +64,7 @@ __all__ = ["ResponsesAccumulator", "expand_parallel"]
 
 _DONE: Final = b"[DONE]"
 _COMPACT_AT: Final = ArgumentBuffer.COMPACT_AT
+_OPENING: Final = frozenset({"response.created", "response.in_progress", "response.queued"})
 _UNDECODABLE: Final = (msgspec.DecodeError, UnicodeDecodeError)
 """What a decode of untrusted bytes may raise: msgspec reports bad UTF-8 inside a string as
 ``UnicodeDecodeError``, not as a ``DecodeError``."""
@@ -127,13 +128,17 @@ class ResponsesAccumulator(Accumulator):
     def handle_run(self, run: PayloadRun, out: list[Event], strict: bool) -> int:
         """The hot path: argument and text deltas (nearly every event of a stream) are
         applied inline when their sequence number follows on and their call is started and
-        still open; every other event, and any doubt, goes through ``handle``, so the result
+        still open, and so are event types fcstream only passes on and opening events after
+        the first; every other event, and any doubt, goes through ``handle``, so the result
         is the same as event by event."""
         names = run.names
         if names is None or self._ended:
             return super().handle_run(run, out, strict)
         hot = wire.HOT
         text = wire.HOT_TEXT
+        decoders = wire.DECODERS
+        probe_of = wire.PROBE.decode
+        opening_of = wire.START.decode
         by_output = self._by_output
         before = self.problems
         index = run.index
@@ -170,6 +175,33 @@ class ResponsesAccumulator(Accumulator):
                                     buffer.compact()
                                 out.append(ArgumentsDelta(index + k, 0, call.index, piece))
                             continue
+            elif name not in decoders:  # a type fcstream passes on (hosted progress, R10/R14)
+                try:
+                    probe = probe_of(data)
+                except _UNDECODABLE:
+                    pass  # not a JSON object (a keep-alive?): the full path says what it is
+                else:
+                    seq = probe.sequence_number
+                    if probe.type == name and (
+                        seq is None or (last is not None and seq == last + 1)
+                    ):
+                        if seq is not None:
+                            last = seq
+                        self._unknown(index + k, name, data, out)
+                        continue
+            elif name in _OPENING and self._started:  # in_progress: nothing new to say
+                try:
+                    opening = opening_of(data)
+                except _UNDECODABLE:
+                    pass  # the full path reports what does not fit
+                else:
+                    seq = opening.sequence_number
+                    if (not opening.type or opening.type == name) and (
+                        seq is None or (last is not None and seq == last + 1)
+                    ):
+                        if seq is not None:
+                            last = seq
+                        continue
             self._seq = last
             msg = run.message(k)
             if not data or data.isspace():
@@ -202,7 +234,7 @@ class ResponsesAccumulator(Accumulator):
                 return
             decoder = wire.DECODERS.get(kind)
             if decoder is None:
-                self._unknown(msg, kind, out)
+                self._unknown(msg.index, kind, msg.data, out)
                 return
             name = kind
             probed = True
@@ -226,7 +258,7 @@ class ResponsesAccumulator(Accumulator):
             decoder = wire.DECODERS.get(kind)
             if decoder is None:
                 self._check_sequence(msg, event.sequence_number, out)
-                self._unknown(msg, kind, out)
+                self._unknown(msg.index, kind, msg.data, out)
                 return
             try:
                 event = view(decoder, data)
@@ -292,25 +324,26 @@ class ResponsesAccumulator(Accumulator):
         out.append(OtherEvent(event_index=msg.index, type=msg.event, raw=bytes(msg.data)))
         return None
 
-    def _unknown(self, msg: SSEMessage, kind: str, out: list[Event]) -> None:
-        """R10/R14: hosted tool progress as ``HostedToolEvent``, anything else passed through."""
+    def _unknown(self, index: int, kind: str, data: bytes, out: list[Event]) -> None:
+        """R10/R14: hosted tool progress as ``HostedToolEvent``, anything else passed through
+        (``index``: the SSE event's, ``data``: its payload)."""
         middle = kind[9:] if kind.startswith("response.") else ""
         dot = middle.rfind(".")
         hosted = wire.hosted_item_type(middle[:dot]) if dot > 0 else None
         if hosted is None:
-            out.append(OtherEvent(event_index=msg.index, type=kind, raw=bytes(msg.data)))
+            out.append(OtherEvent(event_index=index, type=kind, raw=bytes(data)))
             return
         try:
-            output_index = wire.PROGRESS.decode(msg.data).output_index
+            output_index = wire.PROGRESS.decode(data).output_index
         except _UNDECODABLE:
             output_index = None
         out.append(
             HostedToolEvent(
-                event_index=msg.index,
+                event_index=index,
                 type=kind,
                 item_type=hosted,
                 output_index=output_index,
-                raw=bytes(msg.data),
+                raw=bytes(data),
             )
         )
 

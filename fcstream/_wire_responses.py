@@ -27,6 +27,7 @@ __all__ = [
     "HOT",
     "HOT_TEXT",
     "PROBE",
+    "START",
     "ArgumentsDone",
     "Delta",
     "ErrorPayload",
@@ -234,7 +235,7 @@ class Progress(msgspec.Struct, gc=False):
     sequence_number: int | None = None
 
 
-_START: Final = msgspec.json.Decoder(StartEvent)
+START: Final = msgspec.json.Decoder(StartEvent)
 _RESPONSE: Final = msgspec.json.Decoder(ResponseEvent)
 _ITEM: Final = msgspec.json.Decoder(ItemEvent)
 _DELTA: Final = msgspec.json.Decoder(Delta)
@@ -265,9 +266,9 @@ PROBE: Final = msgspec.json.Decoder(Probe)
 ANY: Final = msgspec.json.Decoder()
 
 DECODERS: Final[dict[str, msgspec.json.Decoder[Any]]] = {
-    "response.created": _START,
-    "response.in_progress": _START,
-    "response.queued": _START,
+    "response.created": START,
+    "response.in_progress": START,
+    "response.queued": START,
     "response.completed": _RESPONSE,
     "response.incomplete": _RESPONSE,
     "response.failed": _RESPONSE,

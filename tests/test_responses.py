@@ -762,6 +762,16 @@ HOT_SHAPES = [  # (SSE event name, payload without sequence_number)
     (_ARGS, {"type": _ARGS, "output_index": 1, "delta": "w"}),  # a call never announced
     (_ARGS, {"type": _ARGS, "output_index": 0, "delta": ["odd"]}),
     (_ARGS, {"type": _ARGS, "output_index": 0, "delta": "", "obfuscation": "q"}),
+    ("response.in_progress", {"type": "response.in_progress", "response": {"id": "r"}}),
+    ("response.in_progress", {"response": {"id": "r"}}),
+    ("response.in_progress", {"type": "response.in_progress", "response": "odd"}),
+    ("response.in_progress", {"type": "response.queued"}),
+    ("response.content_part.added", {"type": "response.content_part.added", "part": {}}),
+    ("response.web_search_call.searching",
+     {"type": "response.web_search_call.searching", "output_index": 1, "item_id": "ws"}),
+    ("response.web_search_call.searching", {"type": "response.web_search_call.completed"}),
+    ("response.web_search_call.searching", {"type": _TEXT, "delta": "d"}),
+    ("response.mystery", {"kind": "no type at all"}),
 ]
 
 
@@ -781,8 +791,9 @@ def event_by_event(data: bytes) -> list[Event]:
                        st.sampled_from(["next", "gap", "none"])), max_size=12),
 )
 def test_the_hot_loop_gives_what_the_full_path_gives(picks: list[tuple[int, str]]) -> None:
-    """Deltas read inline by the run loop (tagged decode, no item_id) and every shape it
-    leaves to the full path give the same events, errors and calls as message by message."""
+    """Deltas, opening events and passed-on types read inline by the run loop (tagged
+    decode, no item_id, no message object) and every shape it leaves to the full path give
+    the same events, errors and calls as message by message."""
     blocks = [sse(CREATED, added(0, fc("fc_1", "call_1", "f")))]
     seq = 0
     for which, step in picks:
