@@ -65,6 +65,7 @@ __all__ = ["ResponsesAccumulator", "expand_parallel"]
 _DONE: Final = b"[DONE]"
 _COMPACT_AT: Final = ArgumentBuffer.COMPACT_AT
 _OPENING: Final = frozenset({"response.created", "response.in_progress", "response.queued"})
+_ITEM_EVENTS: Final = frozenset({"response.output_item.added", "response.output_item.done"})
 _UNDECODABLE: Final = (msgspec.DecodeError, UnicodeDecodeError)
 """What a decode of untrusted bytes may raise: msgspec reports bad UTF-8 inside a string as
 ``UnicodeDecodeError``, not as a ``DecodeError``."""
@@ -128,9 +129,9 @@ class ResponsesAccumulator(Accumulator):
     def handle_run(self, run: PayloadRun, out: list[Event], strict: bool) -> int:
         """The hot path: argument and text deltas (nearly every event of a stream) are
         applied inline when their sequence number follows on and their call is started and
-        still open, and so are event types fcstream only passes on and opening events after
-        the first; every other event, and any doubt, goes through ``handle``, so the result
-        is the same as event by event."""
+        still open, and so are event types and items fcstream only passes on and opening
+        events after the first; every other event, and any doubt, goes through ``handle``,
+        so the result is the same as event by event."""
         names = run.names
         if names is None or self._ended:
             return super().handle_run(run, out, strict)
@@ -139,6 +140,8 @@ class ResponsesAccumulator(Accumulator):
         decoders = wire.DECODERS
         probe_of = wire.PROBE.decode
         opening_of = wire.START.decode
+        item_of = wire.ITEM_EVENT.decode
+        call_items = wire.CALL_ITEMS
         by_output = self._by_output
         before = self.problems
         index = run.index
@@ -188,6 +191,22 @@ class ResponsesAccumulator(Accumulator):
                         if seq is not None:
                             last = seq
                         self._unknown(index + k, name, data, out)
+                        continue
+            elif name in _ITEM_EVENTS:  # items that are not calls pass on (R10/R14)
+                try:
+                    item_event = item_of(data)
+                except _UNDECODABLE:
+                    pass  # an odd item: the full path's second chance reads it
+                else:
+                    seq = item_event.sequence_number
+                    item = item_event.item
+                    if (item is not None and item.type not in call_items
+                            and (not item_event.type or item_event.type == name)
+                            and (seq is None or (last is not None and seq == last + 1))):
+                        if seq is not None:
+                            last = seq
+                        self._pass_item(index + k, name, item.type, item_event.output_index,
+                                        data, out)
                         continue
             elif name in _OPENING and self._started:  # in_progress: nothing new to say
                 try:
@@ -290,7 +309,7 @@ class ResponsesAccumulator(Accumulator):
             kind = event.item.type if event.item is not None else ""
             if kind and kind not in wire.CALL_ITEMS:
                 self._check_sequence(msg, event.sequence_number, out)
-                self._pass_item(msg, name, kind, event.output_index, out)
+                self._pass_item(msg.index, name, kind, event.output_index, msg.data, out)
                 return None
             event = None
         self.payload_error(out, msg, f"not a valid {name} event: {exc}")
@@ -627,7 +646,7 @@ class ResponsesAccumulator(Accumulator):
             self.payload_error(out, msg, f"{name} without an item")
             return
         if item.type not in wire.CALL_ITEMS:
-            self._pass_item(msg, name, item.type, event.output_index, out)
+            self._pass_item(msg.index, name, item.type, event.output_index, msg.data, out)
             return
         type: CallType = "custom" if item.type == "custom_tool_call" else "function"
         call = self._find(event.output_index, item.id)
@@ -684,22 +703,28 @@ class ResponsesAccumulator(Accumulator):
         self._start(msg, call, out)
 
     def _pass_item(
-        self, msg: SSEMessage, name: str, kind: str, output_index: int | None, out: list[Event]
+        self,
+        index: int,
+        name: str,
+        kind: str,
+        output_index: int | None,
+        data: bytes,
+        out: list[Event],
     ) -> None:
         """A non-call item: hosted tools as ``HostedToolEvent`` (R10), the rest (messages,
-        reasoning, new item kinds) as ``OtherEvent``."""
+        reasoning, new item kinds) as ``OtherEvent`` (``index``, ``data``: the SSE event's)."""
         if wire.hosted_item_type(kind) is not None:
             out.append(
                 HostedToolEvent(
-                    event_index=msg.index,
+                    event_index=index,
                     type=name,
                     item_type=kind,
                     output_index=output_index,
-                    raw=bytes(msg.data),
+                    raw=bytes(data),
                 )
             )
         else:
-            out.append(OtherEvent(event_index=msg.index, type=name, raw=bytes(msg.data)))
+            out.append(OtherEvent(event_index=index, type=name, raw=bytes(data)))
 
     def _cross_check(
         self, msg: SSEMessage, where: str, call: _Call, item: wire.Item, out: list[Event]

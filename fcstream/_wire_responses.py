@@ -26,6 +26,7 @@ __all__ = [
     "DECODERS",
     "HOT",
     "HOT_TEXT",
+    "ITEM_EVENT",
     "PROBE",
     "START",
     "ArgumentsDone",
@@ -237,7 +238,7 @@ class Progress(msgspec.Struct, gc=False):
 
 START: Final = msgspec.json.Decoder(StartEvent)
 _RESPONSE: Final = msgspec.json.Decoder(ResponseEvent)
-_ITEM: Final = msgspec.json.Decoder(ItemEvent)
+ITEM_EVENT: Final = msgspec.json.Decoder(ItemEvent)
 _DELTA: Final = msgspec.json.Decoder(Delta)
 HOT_TEXT: Final = msgspec.json.Decoder(HotText).decode
 HOT: Final[dict[str, Any]] = {
@@ -272,8 +273,8 @@ DECODERS: Final[dict[str, msgspec.json.Decoder[Any]]] = {
     "response.completed": _RESPONSE,
     "response.incomplete": _RESPONSE,
     "response.failed": _RESPONSE,
-    "response.output_item.added": _ITEM,
-    "response.output_item.done": _ITEM,
+    "response.output_item.added": ITEM_EVENT,
+    "response.output_item.done": ITEM_EVENT,
     "response.function_call_arguments.delta": _DELTA,
     "response.function_call_arguments.done": _ARGS_DONE,
     "response.custom_tool_call_input.delta": _DELTA,

@@ -750,6 +750,8 @@ def test_mutations_raise_only_tree_errors(which: int, edits: list[tuple[int, byt
 
 _TEXT = "response.output_text.delta"
 _ARGS = "response.function_call_arguments.delta"
+_ADDED = "response.output_item.added"
+_DONE_ITEM = "response.output_item.done"
 HOT_SHAPES = [  # (SSE event name, payload without sequence_number)
     (_TEXT, {"type": _TEXT, "delta": "a"}),
     (_TEXT, {"delta": "b"}),  # no type: the event name says what it is
@@ -772,6 +774,13 @@ HOT_SHAPES = [  # (SSE event name, payload without sequence_number)
     ("response.web_search_call.searching", {"type": "response.web_search_call.completed"}),
     ("response.web_search_call.searching", {"type": _TEXT, "delta": "d"}),
     ("response.mystery", {"kind": "no type at all"}),
+    (_ADDED, {"type": _ADDED, "output_index": 2, "item": {"type": "message", "id": "m"}}),
+    (_ADDED, {"output_index": 3, "item": {"type": "web_search_call", "id": "ws"}}),
+    (_ADDED, {"type": _ADDED, "item": {"type": "reasoning", "status": 7}}),  # an odd item
+    (_ADDED, {"type": _ADDED, "item": None}),
+    (_ADDED, {"type": _DONE_ITEM, "output_index": 2, "item": {"type": "message"}}),
+    (_DONE_ITEM, {"type": _DONE_ITEM, "output_index": 4, "item": {"type": "mcp_list_tools"}}),
+    (_DONE_ITEM, {"type": _DONE_ITEM, "output_index": 0, "item": fc("fc_1", "call_1", "f")}),
 ]
 
 
@@ -791,8 +800,8 @@ def event_by_event(data: bytes) -> list[Event]:
                        st.sampled_from(["next", "gap", "none"])), max_size=12),
 )
 def test_the_hot_loop_gives_what_the_full_path_gives(picks: list[tuple[int, str]]) -> None:
-    """Deltas, opening events and passed-on types read inline by the run loop (tagged
-    decode, no item_id, no message object) and every shape it leaves to the full path give
+    """Deltas, opening events, passed-on types and items read inline by the run loop
+    (tagged decode, no item_id, no message object) and every shape it leaves to the full path give
     the same events, errors and calls as message by message."""
     blocks = [sse(CREATED, added(0, fc("fc_1", "call_1", "f")))]
     seq = 0
