@@ -99,6 +99,16 @@ _DONE: Final = b"[DONE]"
 _ABSENT: Final = wire.ABSENT
 _COMPACT_AT: Final = ArgumentBuffer.COMPACT_AT
 _DECODE_CHUNK: Final = wire.CHUNK.decode
+_DECODE_FIRST: Final = wire.FIRST_CHUNK.decode
+
+
+def _decode_first(data: bytes) -> wire.ChatChunk:
+    """The chunk with ``id`` and ``model`` (``FirstChunk``), or without them when one of
+    them has an odd type: metadata is optional, the chunk is not."""
+    try:
+        return _DECODE_FIRST(data)
+    except msgspec.ValidationError:
+        return _DECODE_CHUNK(data)
 
 _ARGUMENTS: Final = "arguments"
 _CONTENT: Final = "content"
@@ -365,7 +375,7 @@ class ChatAccumulator(Accumulator):
                 chunk = None
             else:
                 try:
-                    chunk = decode(data)
+                    chunk = decode(data) if self._started else _decode_first(data)
                 except (msgspec.DecodeError, UnicodeDecodeError):
                     chunk = None
             if (
@@ -520,10 +530,14 @@ class ChatAccumulator(Accumulator):
     ) -> None:
         """StreamStarted from the first chunk that has an id or model (C14: Azure's first
         chunk has empty ones), or without them at the first chunk with choices."""
-        try:
-            meta = _surrogates.view(wire.META, msg.data)
-        except (msgspec.DecodeError, UnicodeDecodeError):
-            meta = wire.ChunkMeta()  # a field of an odd type: metadata is optional
+        meta: wire.FirstChunk | wire.ChunkMeta
+        if type(chunk) is wire.FirstChunk:
+            meta = chunk  # read with the chunk (the run's path)
+        else:
+            try:
+                meta = _surrogates.view(wire.META, msg.data)
+            except (msgspec.DecodeError, UnicodeDecodeError):
+                meta = wire.ChunkMeta()  # a field of an odd type: metadata is optional
         if meta.id or meta.model or chunk.choices:
             self.started(out, msg.index, meta.id or None, meta.model or None)
 

@@ -20,7 +20,16 @@ from typing import Final
 
 import msgspec
 
-__all__ = ["CHUNK", "LOOSE_CHUNK", "ChatChunk", "ContentPart", "LooseChatChunk", "raw_value"]
+__all__ = [
+    "CHUNK",
+    "FIRST_CHUNK",
+    "LOOSE_CHUNK",
+    "ChatChunk",
+    "ContentPart",
+    "FirstChunk",
+    "LooseChatChunk",
+    "raw_value",
+]
 
 ABSENT: Final = msgspec.Raw()
 """Default for optional raw fields: msgspec cannot put ``Raw`` in a union with ``None``."""
@@ -72,6 +81,14 @@ class ChatChunk(msgspec.Struct, gc=False):
     usage: msgspec.Raw = ABSENT
     x_groq: msgspec.Raw = ABSENT
     error: msgspec.Raw = ABSENT
+
+
+class FirstChunk(ChatChunk, gc=False):
+    """A chunk read while the stream's metadata is not known yet: ``id`` and ``model`` come
+    with the same decode, so ``StreamStarted`` needs no second pass over the payload."""
+
+    id: str | None = None
+    model: str | None = None
 
 
 # -- the tolerant shape, for payloads the fast one rejects ----------------------------------
@@ -142,6 +159,7 @@ class GroqExtra(msgspec.Struct, gc=False):
 
 
 CHUNK: Final = msgspec.json.Decoder(ChatChunk)
+FIRST_CHUNK: Final = msgspec.json.Decoder(FirstChunk)
 LOOSE_CHUNK: Final = msgspec.json.Decoder(LooseChatChunk)
 ERROR_BODY: Final = msgspec.json.Decoder(ErrorBody)
 META: Final = msgspec.json.Decoder(ChunkMeta)

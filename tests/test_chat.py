@@ -637,6 +637,29 @@ def test_collect_counts_sse_events_not_end_of_input_events() -> None:
     assert result.status == "finished"
 
 
+@pytest.mark.parametrize(
+    ("meta", "started"),
+    [
+        ({"id": "chatcmpl-9", "model": "m"}, ("chatcmpl-9", "m")),
+        ({"id": 7, "model": "m"}, (None, None)),  # an odd type: metadata is optional
+        ({"id": "", "model": ""}, (None, None)),  # C14: empty until a later chunk says
+    ],
+)
+def test_stream_metadata_read_with_the_first_chunk(
+    meta: dict[str, Any], started: tuple[str | None, str | None]
+) -> None:
+    """A run reads id and model in the first chunk's own decode; the result is the one
+    message by message (which reads them in a second pass) gives."""
+    first = {**chunk(fragment(index=0, id="a", name="f", arguments="{}")), **meta}
+    data = sse(first, chunk(finish="tool_calls"), b"[DONE]")
+    events, _ = run(data)
+    [start] = [e for e in events if isinstance(e, StreamStarted)]
+    assert (start.response_id, start.model) == started
+    one_by_one = StreamParser()
+    framed = [e for m in SSEFramer().feed(data) for e in one_by_one.feed_event(m.event, m.data)]
+    assert events == framed + one_by_one.finish()
+
+
 # -- correlation, cut reasons and odd payloads seen in provider streams ------------------------
 
 
