@@ -147,7 +147,9 @@ class ResponsesAccumulator(Accumulator):
         index = run.index
         payloads = run.payloads
         last = self._seq  # kept in a local; written back before anything else reads it
-        for k, (data, name) in enumerate(zip(payloads, names, strict=True)):
+        for k in range(len(payloads)):  # indexing: cheaper than unpacking zipped tuples
+            data = payloads[k]
+            name = names[k]
             decode = hot.get(name)
             if decode is not None:
                 try:
