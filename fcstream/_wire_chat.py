@@ -73,9 +73,10 @@ class Choice(msgspec.Struct, gc=False):
 
 
 class ChatChunk(msgspec.Struct, gc=False):
-    """The per-chunk view. ``id``/``model``/``object`` are left to ``META`` (read until the
-    stream's metadata is known, and for payloads without ``choices``): building three strings
-    per chunk that are the same every time would cost more than the arguments themselves."""
+    """The per-chunk view. ``id``/``model``/``object`` are left out (``FirstChunk`` reads
+    the first two while the stream's metadata is not known, ``META`` reads them for payloads
+    outside a run and without ``choices``): building three strings per chunk that are the same
+    every time would cost more than the arguments themselves."""
 
     choices: list[Choice] | None = None
     usage: msgspec.Raw = ABSENT
