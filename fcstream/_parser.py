@@ -162,11 +162,7 @@ class StreamParser:
                 # a live stream's usual read (or a whole recording): one run, nothing queued
                 if acc is None and (first := run.payloads[0]) and not first.isspace():
                     start = len(out)
-                    names = run.names
-                    if names is not None and names[0].startswith("response."):
-                        acc = self._decided(ResponsesAccumulator())  # as _detect would
-                    else:
-                        acc = self._detect(run.message(0, run.offset), out)
+                    acc = self._detect(run.message(0, run.offset), out)
                     if acc is None:  # passed through or reported: the rest waits its turn
                         if len(run.payloads) > 1:
                             self._pending.append(run.rest(1))

@@ -64,8 +64,10 @@ __all__ = ["ResponsesAccumulator", "expand_parallel"]
 
 _DONE: Final = b"[DONE]"
 _COMPACT_AT: Final = ArgumentBuffer.COMPACT_AT
-_OPENING: Final = frozenset({"response.created", "response.in_progress", "response.queued"})
-_ITEM_EVENTS: Final = frozenset({"response.output_item.added", "response.output_item.done"})
+_OPENING: Final = frozenset(n for n, d in wire.DECODERS.items() if d is wire.START)
+"""``created``, ``in_progress``, ``queued``: whatever ``DECODERS`` reads as an opening."""
+_ITEM_EVENTS: Final = frozenset(n for n, d in wire.DECODERS.items() if d is wire.ITEM_EVENT)
+"""``output_item.added`` / ``.done``."""
 _UNDECODABLE: Final = (msgspec.DecodeError, UnicodeDecodeError)
 """What a decode of untrusted bytes may raise: msgspec reports bad UTF-8 inside a string as
 ``UnicodeDecodeError``, not as a ``DecodeError``."""
@@ -287,11 +289,8 @@ class ResponsesAccumulator(Accumulator):
                 self.payload_error(out, msg, f"not a valid {kind} event: {exc}")
                 return
             name = kind
-        if not probed and (seq := event.sequence_number) is not None:
-            if (prev := self._seq) is None or seq == prev + 1:
-                self._seq = seq  # in order: _check_sequence's work without its call
-            else:
-                self._check_sequence(msg, seq, out)
+        if not probed:
+            self._check_sequence(msg, event.sequence_number, out)
         _HANDLERS[name](self, msg, name, event, out)
 
     def _second_chance(
