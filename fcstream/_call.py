@@ -131,6 +131,11 @@ class ArgumentBuffer(list[str]):
         self[:] = (text,) if text else ()
 
     @property
+    def empty(self) -> bool:
+        """Whether no text arrived yet, told without joining the fragments."""
+        return not any(self) and not any(self._blocks)
+
+    @property
     def size(self) -> int:
         """Characters so far (joins first)."""
         return len(self.text())

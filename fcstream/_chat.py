@@ -741,7 +741,7 @@ class ChatAccumulator(Accumulator):
             call.started = True
             out.append(CallStarted(event_index=msg.index, choice=state.index, index=call.index,
                                    call_id=call.call_id, name=call.name, type=call.type))
-            if call.args.size:
+            if not call.args.empty:
                 out.append(ArgumentsDelta(event_index=msg.index, choice=state.index,
                                           index=call.index, delta=call.args.text()))
 
@@ -789,7 +789,7 @@ class ChatAccumulator(Accumulator):
                 call_id=fid, index=state.count)
         for previous in list(state.open):  # another call starts: the open ones are final
             self._end(out, msg, state, previous)
-        call = self.new_call(OpenCall("chat", state.index, state.count, call_id=fid, name=name))
+        call = self.new_call(OpenCall("chat", state.index, state.count, fid, name))
         state.count += 1
         state.open.append(call)
         state.last = call

@@ -37,13 +37,12 @@ class OpenCall:
         api: Api,
         choice: int,
         index: int,
-        *,
         call_id: str | None = None,
         name: str | None = None,
         type: CallType = "function",
         item_id: str | None = None,
         output_index: int | None = None,
-    ) -> None:
+    ) -> None:  # positional: one call is made per tool call, keywords cost a name match each
         self.api: Api = api
         self.choice = choice
         self.index = index

@@ -35,7 +35,7 @@ keep-alive and passes through; on ``event: error`` it is the provider's error te
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Final, cast
 
 import msgspec
@@ -97,9 +97,7 @@ class _Call(OpenCall):
     def __init__(
         self, index: int, type: CallType, output_index: int | None, item_id: str | None
     ) -> None:
-        super().__init__(
-            "responses", 0, index, type=type, item_id=item_id, output_index=output_index
-        )
+        OpenCall.__init__(self, "responses", 0, index, None, None, type, item_id, output_index)
         self.deltas = False
         self.final = False
         self.cut_short = False
@@ -299,8 +297,14 @@ class ResponsesAccumulator(Accumulator):
         """A known event with a field of an unexpected type. Terminal events still end the
         stream (the problem is reported); items that are not calls pass through unreported,
         as fcstream does not read them. Returns the event to handle, or ``None``."""
-        fallback = wire.FALLBACKS.get(name)
         event: Any = None
+        raw_output = wire.RAW_OUTPUT.get(name)
+        if raw_output is not None:  # an odd output item: read each on its own, unreported
+            try:
+                return raw_output.decode(msg.data)
+            except _UNDECODABLE:
+                pass
+        fallback = wire.FALLBACKS.get(name)
         if fallback is not None:
             try:
                 event = fallback.decode(msg.data)
@@ -391,7 +395,8 @@ class ResponsesAccumulator(Accumulator):
         self._start_stream(msg, event.response, out)
 
     def _on_completed(
-        self, msg: SSEMessage, name: str, event: wire.ResponseEvent, out: list[Event]
+        self, msg: SSEMessage, name: str, event: wire.ResponseEvent | wire.RawOutputEvent,
+        out: list[Event]
     ) -> None:
         response = event.response
         self._start_stream(msg, response, out)
@@ -407,7 +412,8 @@ class ResponsesAccumulator(Accumulator):
         self.stream_done(out, msg.index, "completed")
 
     def _on_cut_response(
-        self, msg: SSEMessage, name: str, event: wire.ResponseEvent, out: list[Event]
+        self, msg: SSEMessage, name: str, event: wire.ResponseEvent | wire.RawOutputEvent,
+        out: list[Event]
     ) -> None:
         """``response.incomplete`` / ``response.failed``: open calls are cut (F3)."""
         response = event.response
@@ -463,7 +469,9 @@ class ResponsesAccumulator(Accumulator):
         )
         self.provider_error(out, msg.index, error, reason)
 
-    def _usage(self, msg: SSEMessage, response: wire.Response | None, out: list[Event]) -> None:
+    def _usage(
+        self, msg: SSEMessage, response: wire.TerminalResponse | None, out: list[Event]
+    ) -> None:
         if response is None or not len(response.usage):
             return
         try:
@@ -525,7 +533,7 @@ class ResponsesAccumulator(Accumulator):
                 output_index=call.output_index,
             )
         )
-        if call.args.size:
+        if not call.args.empty:
             out.append(
                 ArgumentsDelta(
                     event_index=msg.index, choice=0, index=call.index, delta=call.args.text()
@@ -589,8 +597,8 @@ class ResponsesAccumulator(Accumulator):
         if call.args.equals(text):  # the usual case: compared without joining a copy
             call.args.reset(text)
             return
-        had = call.args.size > 0 or call.deltas
-        built = call.args.text() if call.args.size else ""
+        had = not call.args.empty or call.deltas
+        built = call.args.text()
         if built == text:
             return
         if had:
@@ -666,7 +674,7 @@ class ResponsesAccumulator(Accumulator):
                 call = self._new(event.output_index, item.id, type)
             self._adopt(msg, call, item, name, out)
             text = self._item_text(msg, call, item, out)
-            if text and not call.args.size and not call.deltas:
+            if text and call.args.empty and not call.deltas:
                 call.args.add(text)
                 if call.started:
                     out.append(
@@ -790,26 +798,16 @@ class ResponsesAccumulator(Accumulator):
         # else: final text, unknown name: output_item.done or the terminal event names it
 
     def _merge_output(
-        self, msg: SSEMessage, where: str, output: list[msgspec.Raw], out: list[Event]
+        self, msg: SSEMessage, where: str, output: Sequence[wire.Item | msgspec.Raw],
+        out: list[Event]
     ) -> None:
-        """Compare the terminal ``output`` list with the calls; add calls never streamed."""
+        """Compare the terminal ``output`` list with the calls; add calls never streamed.
+        Items come decoded, or raw when one of them did not fit (``wire.RawOutputEvent``)."""
         completed = where == "response.completed"
-        for position, raw in enumerate(output):
-            try:
-                item = wire.ITEM.decode(raw)
-            except msgspec.ValidationError:
-                try:  # an odd item that is not a call is none of fcstream's business
-                    kind = wire.ITEM_KIND.decode(raw).type
-                except _UNDECODABLE:
-                    kind = ""
-                if kind not in wire.CALL_ITEMS:
-                    continue
-                self.payload_error(out, msg, f"{where} output[{position}]: unreadable call item")
-                continue
-            except _UNDECODABLE as exc:
-                self.payload_error(out, msg, f"{where} output[{position}]: {exc}")
-                continue
-            if item.type not in wire.CALL_ITEMS:
+        for position, entry in enumerate(output):
+            item = entry if isinstance(entry, wire.Item) else self._raw_item(
+                msg, where, position, entry, out)
+            if item is None or item.type not in wire.CALL_ITEMS:
                 continue
             call = self._match_output(position, item)
             if call is None:
@@ -831,6 +829,24 @@ class ResponsesAccumulator(Accumulator):
                     self._settle(msg, call, text, where, out)
                 elif text is not None and text != call.args.text():
                     self._mismatch(msg, call, where, "arguments", call.args.text(), text, out)
+
+    def _raw_item(
+        self, msg: SSEMessage, where: str, position: int, raw: msgspec.Raw, out: list[Event]
+    ) -> wire.Item | None:
+        """An output item left raw, decoded; ``None`` when it is not one to read: an odd item
+        that is not a call is none of fcstream's business, an unreadable call is reported."""
+        try:
+            return wire.ITEM.decode(raw)
+        except msgspec.ValidationError:
+            try:
+                kind = wire.ITEM_KIND.decode(raw).type
+            except _UNDECODABLE:
+                kind = ""
+            if kind in wire.CALL_ITEMS:
+                self.payload_error(out, msg, f"{where} output[{position}]: unreadable call item")
+        except _UNDECODABLE as exc:
+            self.payload_error(out, msg, f"{where} output[{position}]: {exc}")
+        return None
 
     def _match_output(self, position: int, item: wire.Item) -> _Call | None:
         if item.call_id:

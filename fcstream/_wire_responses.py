@@ -55,15 +55,16 @@ def raw_value_present(raw: msgspec.Raw) -> bool:
 def raw_text(raw: msgspec.Raw) -> tuple[str | None, bool]:
     """``(text, was_string)`` of an optional raw value: a JSON string decoded, anything else
     (an object, a number) kept as its exact JSON text; ``(None, True)`` when absent or null."""
-    size = len(raw)  # the checks of raw_value_present, inline: items are read per call
+    try:
+        return _STR_DECODE(raw), True  # the usual case: a JSON string, decoded in place
+    except (msgspec.DecodeError, UnicodeDecodeError):  # (a ValidationError is a DecodeError)
+        pass  # absent, null, another JSON value, a surrogate escape, or bad bytes
+    size = len(raw)
     if not size or (size == 4 and bytes(raw) == b"null"):
         return None, True
     value = memoryview(raw)  # no copy: closing events carry the whole arguments
-    if value[0] == 0x22:  # a quote: a JSON string
-        try:
-            text: str = _STR_DECODE(value)
-        except (msgspec.DecodeError, UnicodeDecodeError):
-            text = view(_STR, value)  # a surrogate escape; raises for bad UTF-8
+    if value[0] == 0x22:  # a quote: a string msgspec refused (a surrogate escape?)
+        text: str = view(_STR, value)  # raises for bad UTF-8
         return text, True
     return str(value, "utf-8", "replace"), False
 
@@ -169,19 +170,29 @@ class StartEvent(msgspec.Struct, gc=False):
     sequence_number: int | None = None
 
 
-class Response(ResponseHead, gc=False):
-    """The ``response`` object of the terminal ``response.*`` events.
-
-    ``output`` items, ``error`` and ``incomplete_details`` stay raw and are decoded one by one
-    (``ITEM``, ``ERROR_BODY``, ``INCOMPLETE``): a terminal event must end the stream even when
-    one of them has a shape nobody expected, so an odd item cannot sink the whole event.
-    """
+class TerminalResponse(ResponseHead, gc=False):
+    """The ``response`` object of the terminal ``response.*`` events. ``error`` and
+    ``incomplete_details`` stay raw and are decoded on their own (``ERROR_BODY``,
+    ``INCOMPLETE``): a terminal event must end the stream even when one of them has a shape
+    nobody expected. The subclasses read ``output``."""
 
     status: str | None = None
-    output: list[msgspec.Raw] | None = None
     usage: msgspec.Raw = _ABSENT
     error: msgspec.Raw = _ABSENT
     incomplete_details: msgspec.Raw = _ABSENT
+
+
+class Response(TerminalResponse, gc=False):
+    """The usual case: the ``output`` items read in the same pass as the event."""
+
+    output: list[Item] | None = None
+
+
+class RawOutputResponse(TerminalResponse, gc=False):
+    """For an event where an item does not fit ``Item``: the items left raw and decoded one
+    by one (``ITEM``), so an odd item cannot sink the whole event."""
+
+    output: list[msgspec.Raw] | None = None
 
 
 class ResponseEvent(msgspec.Struct, gc=False):
@@ -189,6 +200,14 @@ class ResponseEvent(msgspec.Struct, gc=False):
 
     type: str = ""
     response: Response | None = None
+    sequence_number: int | None = None
+
+
+class RawOutputEvent(msgspec.Struct, gc=False):
+    """A terminal event whose ``output`` did not fit ``Response``."""
+
+    type: str = ""
+    response: RawOutputResponse | None = None
     sequence_number: int | None = None
 
 
@@ -263,6 +282,14 @@ FALLBACKS: Final[dict[str, msgspec.json.Decoder[Any]]] = {
     "response.output_item.done": msgspec.json.Decoder(ItemKindEvent),
 }
 """Second-chance decoders for events that must not be lost to an unexpected field type."""
+_RAW_OUTPUT: Final = msgspec.json.Decoder(RawOutputEvent)
+RAW_OUTPUT: Final[dict[str, msgspec.json.Decoder[Any]]] = {
+    "response.completed": _RAW_OUTPUT,
+    "response.incomplete": _RAW_OUTPUT,
+    "response.failed": _RAW_OUTPUT,
+}
+"""Terminal events whose ``output`` did not fit ``Item``: read again with raw items, before
+(and instead of) any second chance."""
 PROBE: Final = msgspec.json.Decoder(Probe)
 ANY: Final = msgspec.json.Decoder()
 

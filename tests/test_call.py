@@ -287,8 +287,11 @@ def test_tool_call_is_frozen() -> None:
 def test_argument_buffer_appends_and_joins_once() -> None:
     buffer = ArgumentBuffer()
     assert buffer.text() == ""
+    buffer.append("")
+    assert buffer.empty
     for piece in ['{"a"', "", ":", "1}"]:
         buffer.append(piece)
+    assert not buffer.empty
     assert buffer.size == 7
     text = buffer.text()
     assert text == '{"a":1}'
@@ -312,6 +315,9 @@ def test_argument_buffer_folds_fragments_into_blocks() -> None:
     for piece in pieces:
         buffer.add(piece)
     assert len(buffer) <= ArgumentBuffer.COMPACT_AT
+    buffer.clear()  # the loose fragments gone, the folded blocks still hold text
+    assert not buffer.empty
+    buffer.extend(pieces[len(pieces) - len(pieces) % (ArgumentBuffer.COMPACT_AT + 1):])
     assert buffer.text() == "".join(pieces)
     assert buffer.text() == "".join(pieces)  # asking again is the same text
     buffer.add("x")

@@ -347,6 +347,30 @@ def test_completed_output_adds_unstreamed_call_and_ignores_others() -> None:
     assert started[0].output_index == 1
 
 
+def test_an_odd_item_in_the_final_output_sinks_nothing_else() -> None:
+    # An item with a field of an odd type: the output is read item by item. A non-call is
+    # skipped unreported; the calls beside it are still cross-checked or added; an odd call
+    # item is reported with its position.
+    odd_message = {"id": 5, "type": "message", "status": ["odd"]}
+    streamed = fc("fc_1", "call_1", "f", '{"a":1}', "completed")
+    unstreamed = fc("fc_2", "call_2", "g", '{"b":2}', "completed")
+    base = [CREATED, added(0, fc("fc_1", "call_1", "f")), args_done(0, '{"a":1}')]
+    events, parser = parse(sse(*base, completed([streamed, odd_message, unstreamed])),
+                           strict=True)
+    assert [(c.name, c.arguments, c.complete) for c in parser.calls] == [
+        ("f", '{"a":1}', True), ("g", '{"b":2}', True)]
+    assert [e.event_index for e in ends(events)] == [2, 3]
+    assert events[-1] == StreamDone(3, complete=True, status="completed", finish_reasons={})
+
+    odd_call = {**unstreamed, "name": 7}
+    events, parser = parse(sse(*base, completed([odd_message, streamed, odd_call])))
+    (error,) = errors(events)
+    assert isinstance(error, PayloadError)
+    assert "response.completed output[2]: unreadable call item" in str(error)
+    assert [c.name for c in parser.calls] == ["f"]
+    assert isinstance(events[-1], StreamDone) and events[-1].status == "completed"
+
+
 def test_nameless_call_comes_back_incomplete() -> None:
     data = sse(CREATED, delta(0, '{"a":1}'), args_done(0, '{"a":1}'), completed())
     events, _parser = parse(data)
