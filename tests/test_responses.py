@@ -368,7 +368,8 @@ def test_an_odd_item_in_the_final_output_sinks_nothing_else() -> None:
     assert isinstance(error, PayloadError)
     assert "response.completed output[2]: unreadable call item" in str(error)
     assert [c.name for c in parser.calls] == ["f"]
-    assert isinstance(events[-1], StreamDone) and events[-1].status == "completed"
+    assert isinstance(events[-1], StreamDone)
+    assert events[-1].status == "completed"
 
 
 def test_nameless_call_comes_back_incomplete() -> None:
