@@ -89,9 +89,10 @@ class ArgumentBuffer(list[str]):
     def equals(self, text: str) -> bool:
         """Whether the fragments spell exactly ``text``. A short text is compared with the
         join (one C-level step, kept for ``text()``); a long one piece by piece, so that a
-        megabyte of arguments is not copied to be compared. (Surrogate halves are re-paired
-        only by ``text()``; a decoded ``text`` never holds two halves side by side, so equal
-        pieces mean an equal join.)"""
+        megabyte of arguments is not copied to be compared, and when equal the buffer keeps
+        ``text`` in place of its fragments. (Surrogate halves are re-paired only by
+        ``text()``; a decoded ``text`` never holds two halves side by side, so equal pieces
+        mean an equal join.)"""
         if len(text) < _JOIN_TO_COMPARE:
             return self.text() == text
         pos = 0
@@ -99,7 +100,10 @@ class ArgumentBuffer(list[str]):
             if not text.startswith(piece, pos):
                 return False
             pos += len(piece)
-        return pos == len(text)
+        if pos != len(text):
+            return False
+        self.reset(text)
+        return True
 
     def equals_json(self, raw: bytes | memoryview | msgspec.Raw) -> bool:
         """Whether ``raw``, a JSON string token, is exactly the fragments as msgspec encodes

@@ -595,7 +595,6 @@ class ResponsesAccumulator(Accumulator):
         if text is None:
             return
         if call.args.equals(text):  # the usual case: compared without joining a copy
-            call.args.reset(text)
             return
         had = not call.args.empty or call.deltas
         built = call.args.text()
@@ -777,7 +776,7 @@ class ResponsesAccumulator(Accumulator):
     ) -> None:
         custom = name.startswith("response.custom")
         raw = event.input if custom else event.arguments
-        if not wire.raw_value_present(raw):
+        if len(raw) <= 4 and not wire.raw_value_present(raw):  # (longer: a value is there)
             raw = event.input if wire.raw_value_present(event.input) else event.arguments
         call = self._find(event.output_index, event.item_id)
         if call is None:  # R01 / R03: the .done is all there is

@@ -370,6 +370,9 @@ def test_equals_says_whether_the_fragments_spell_the_text(pieces: list[str]) -> 
         buffer.add(piece)
     text = "".join(pieces)
     assert buffer.equals(text)
+    if len(text) >= 64 * 1024:  # compared piece by piece: the equal text replaces the pieces
+        assert len(buffer) == 1
+        assert buffer.text() is text
     assert not buffer.equals(text + "x")
     if text:
         assert not buffer.equals(text[:-1])
