@@ -410,6 +410,8 @@ class SSEFramer:
                 used = self._split_named(data, out)
             if used == len(data):
                 return
+            if not self._cr_mode and self._stash(data[used:]):
+                return  # the usual rest of a read: the start of the next block, kept as is
             # the blocks the split does not take (comments, ``retry:`` lines, empty data
             # lines...) go to the general loop, up to the next block that starts like a
             # plain one; then the split is tried again on the rest
@@ -438,11 +440,13 @@ class SSEFramer:
         first lines now and the split reading them again. Only for a lone block of ``data``
         and ``event`` lines (nothing the line loop must apply at once, as ``id`` and
         ``retry``) with no size to check; the line loop reads it (once) if the next read does
-        not complete it. ``data`` holds no blank line: the caller searched it."""
-        if self._buf or len(data) > self._stash_max:
+        not complete it. Every line must start a field, so a blank line (a complete block)
+        or a comment refuses the stash."""
+        size = len(data)
+        if self._buf or size > self._stash_max:
             return False
         start = 0
-        while start < len(data):
+        while start < size:
             if not (data.startswith(b"data:", start) or data.startswith(b"event: ", start)):
                 return False
             start = data.find(b"\n", start) + 1
@@ -509,6 +513,7 @@ class SSEFramer:
         line after it; the field applies at dispatch either way). One split at the line end
         gives lines in threes: the name, the data, the blank line (the data, the name, the
         blank line); the run ends at the first block of another shape."""
+        size = len(data)
         second = data.find(b"\n") + 1  # where the second line starts
         at = second if data_first else 0  # where the field line starts
         if data_first and not second:
@@ -520,7 +525,7 @@ class SSEFramer:
         else:
             return 0
         third = data.find(b"\n", second)  # the second line's LF
-        if third == len(data) - 2 and data[-1] == _LF and field == b"event: " and (
+        if third == size - 2 and data[-1] == _LF and field == b"event: " and (
                 not data_first and not self._cr_mode and data.startswith(b"data: ", second)
                 and third - second - 6 <= self._max):
             # one LF event: a live read's shape, taken in as few steps as can be
@@ -528,18 +533,19 @@ class SSEFramer:
             out.append(PayloadRun([data[second + 6 : third]], self._count, self._base,
                                   self._last_id, self._retry, [_name_of(head)], 9, [second - 1]))
             self._count += 1
-            self._base += len(data)
-            return len(data)
+            self._base += size
+            return size
         eol = self._eol
         crlf = len(eol) - 1
+        ends = 1 + crlf  # the size of a line end
         third -= crlf  # where the data line ends
         prefix = _data_prefix(data, 0 if data_first else second) if second else None
         if prefix is None or not (data.startswith(eol + eol, third)
-                                  and data.startswith(eol, second - len(eol))):
+                                  and data.startswith(eol, second - ends)):
             return 0  # the first block is not event + data: no split of the whole read
         skip = len(prefix)
-        around = skip + 3 * len(eol)
-        if third + 2 * len(eol) == len(data) and not data_first:  # one block: a live read
+        around = skip + 3 * ends
+        if third + 2 * ends == size and not data_first:  # one block: a live read
             if third - second - skip > self._max or (crlf and (
                     data.count(b"\r") != 3 or data.count(b"\n") != 3)):
                 return 0  # the general loop raises for the oversized event (or reads CRs)
@@ -555,10 +561,11 @@ class SSEFramer:
             if ids:
                 self._last_id = ids[0]
             self._count += 1
-            self._base += len(data)
-            return len(data)
+            self._base += size
+            return size
         lines = data.split(b"\n")  # one byte: CPython splits at a two-byte one half as fast
-        count = (len(lines) - 1) // 3  # blocks whose blank line is there
+        last = len(lines) - 1
+        count = last // 3  # blocks whose blank line is there
         blanks = lines[2 : 3 * count : 3]
         blank = b"\r" if crlf else b""
         if blanks.count(blank) != count:  # a block of another shape: the run stops before it
@@ -590,11 +597,11 @@ class SSEFramer:
             names = cast("list[str]", cached[:count]) if fits else list(map(_name_of, heads))
             ids = None
         payloads = list(map(_AFTER_DATA[skip, crlf], datas))
-        if 3 * count + 1 == len(lines) and not lines[-1]:
-            used = len(data)  # the run is the whole read: no need to add its lines up
+        if 3 * count == last and not lines[last]:
+            used = size  # the run is the whole read: no need to add its lines up
         else:  # the field lines, the data lines (their CRs still on), and every line end
             used = (sum(map(len, heads)) + sum(map(len, datas)) - crlf * count
-                    + 3 * count * len(eol))
+                    + 3 * count * ends)
         if not payloads:
             return 0
         if crlf and _line_end_in(heads + payloads, True, data, used, 3 * count):
