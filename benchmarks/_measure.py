@@ -7,7 +7,8 @@ which any candidate fails is left out of every row (and listed), so all rows tim
 bytes. Capped candidates (the openai SDK, langchain, quadratic ``+=``) are skipped above their
 event cap, with the reason in the row.
 
-Times: ``measure`` from ``_timing`` (warm-up, gc off, loops calibrated). A row keeps every
+Times: ``measure_side_by_side`` from ``_timing`` (warm-up, gc off, loops calibrated, the
+candidates' runs taken in turns so interference hits every row alike). A row keeps every
 run's per-call time; ``median`` is the headline, ``spread`` is (max - min) / median, and ratios
 use each row's best run (the least disturbed estimate on a shared machine).
 """
@@ -20,11 +21,12 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from itertools import zip_longest
 from typing import Any
 
 from ._candidates import CallKey, Candidate, Missing
 from ._peers import PEER_ARG_CAPS, PEER_CAPS
-from ._timing import Settings, measure
+from ._timing import Settings, measure_side_by_side
 from ._workloads import Stream, Workload
 
 __all__ = [
@@ -199,11 +201,12 @@ def time_workload(
             row["differs_on"] = bad[:10]
 
     events, nbytes = timed.events, timed.nbytes
-    for cand, row in runnable:
-        if not timed.streams:
+    fns = [loop(cand.run, timed.streams) for cand, _ in runnable]
+    timings = measure_side_by_side(fns, settings) if timed.streams else []
+    for (_, row), timing in zip_longest(runnable, timings):
+        if timing is None:
             row["status"] = "no stream left after exclusions"
             continue
-        timing = measure(loop(cand.run, timed.streams), settings)
         med = timing.median_ns
         row.update(
             times_ns=[round(t) for t in timing.times_ns],

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ._candidates import CallKey, Candidate, Missing, candidates
 from ._measure import check_calls, exclusions, loop, run_once
-from ._timing import Settings, Timing, measure
+from ._timing import Settings, Timing, measure_side_by_side
 from ._workloads import KB, MB, Api, Workload, corpus, parallel, single_call
 
 __all__ = [
@@ -143,9 +143,11 @@ def run_workload(workload: Workload, settings: Settings) -> Result:
         if bad:
             differs[cand.name] = bad
 
-    for cand, row in runnable:
-        warmed = 0 if excluded else first_ns[cand.name]
-        row.timing = measure(loop(cand.run, timed.streams), settings, warmed_ns=warmed)
+    fns = [loop(cand.run, timed.streams) for cand, _ in runnable]
+    warmed = [0 if excluded else first_ns[cand.name] for cand, _ in runnable]
+    timings = measure_side_by_side(fns, settings, warmed_ns=warmed)
+    for (_, row), timing in zip(runnable, timings, strict=True):
+        row.timing = timing
 
     result = Result(timed, rows, excluded, differs, time.perf_counter() - began)
     _RESULTS[key] = result

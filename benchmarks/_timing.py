@@ -5,7 +5,9 @@ run lasts at least ``min_run_ns`` (short workloads would otherwise measure the c
 collector is run before each timed run and disabled during it: a collection triggered by the
 previous run's garbage would land on whoever runs next. Times are reported per call.
 
-Slow candidates (the quadratic ones on megabyte streams) are bounded by ``budget_ns``: repeats
+Candidates compared in one table are timed side by side (``measure_side_by_side``: their runs
+in turns), so interference from other work on the machine hits them alike. Slow candidates
+(the quadratic ones on megabyte streams) are bounded by ``budget_ns``: repeats
 stop once that much time was spent, after ``min_repeat`` runs, so ``--quick`` stays quick.
 """
 
@@ -20,7 +22,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["FULL", "QUICK", "Settings", "Timing", "gc_off", "measure", "settings_from_argv"]
+__all__ = [
+    "FULL",
+    "QUICK",
+    "Settings",
+    "Timing",
+    "gc_off",
+    "measure",
+    "measure_side_by_side",
+    "settings_from_argv",
+]
 
 
 @dataclass(frozen=True)
@@ -107,12 +118,8 @@ def _run(fn: Callable[[], Any], loops: int) -> int:
         return clock() - start
 
 
-def measure(fn: Callable[[], Any], settings: Settings, *, warmed_ns: int = 0) -> Timing:
-    """Time ``fn()``: warm-up calls, loop calibration, then up to ``settings.repeat`` runs.
-
-    ``warmed_ns``: the caller already ran ``fn`` once and it took this long (e.g. a correctness
-    pass); a call longer than ``min_run_ns`` then needs no further warm-up.
-    """
+def _calibrate(fn: Callable[[], Any], settings: Settings, warmed_ns: int) -> int:
+    """Warm ``fn`` up and return the loops per run that make a run last ``min_run_ns``."""
     first = warmed_ns
     spent = warmed_ns
     warmup = settings.warmup
@@ -124,16 +131,43 @@ def measure(fn: Callable[[], Any], settings: Settings, *, warmed_ns: int = 0) ->
         first = first or elapsed
         if spent > settings.budget_ns // 4:
             break  # a long call warms itself up; do not pay for more
-    loops = max(1, math.ceil(settings.min_run_ns / max(first, 1)))
-    times: list[float] = []
-    spent = 0
-    for _ in range(settings.repeat):
-        elapsed = _run(fn, loops)
-        spent += elapsed
-        times.append(elapsed / loops)
-        if spent > settings.budget_ns and len(times) >= settings.min_repeat:
+    return max(1, math.ceil(settings.min_run_ns / max(first, 1)))
+
+
+def measure(fn: Callable[[], Any], settings: Settings, *, warmed_ns: int = 0) -> Timing:
+    """Time ``fn()``: warm-up calls, loop calibration, then up to ``settings.repeat`` runs.
+
+    ``warmed_ns``: the caller already ran ``fn`` once and it took this long (e.g. a correctness
+    pass); a call longer than ``min_run_ns`` then needs no further warm-up.
+    """
+    return measure_side_by_side([fn], settings, warmed_ns=[warmed_ns])[0]
+
+
+def measure_side_by_side(
+    fns: list[Callable[[], Any]], settings: Settings, *, warmed_ns: list[int] | None = None
+) -> list[Timing]:
+    """``measure`` for several functions at once, their timed runs taken in turns: round
+    ``r`` runs each function once, starting from the ``r``-th. A burst of interference on a
+    shared machine then lands on every row alike instead of on whichever row was being timed,
+    so the ratios between rows survive it. Each function keeps its own warm-up, loop count and
+    budget (a slow one stops repeating once it spent ``budget_ns``, after ``min_repeat``)."""
+    warmed = warmed_ns if warmed_ns is not None else [0] * len(fns)
+    loops = [_calibrate(fn, settings, w) for fn, w in zip(fns, warmed, strict=True)]
+    times: list[list[float]] = [[] for _ in fns]
+    spent = [0] * len(fns)
+    for turn in range(settings.repeat):
+        ran = False
+        for k in range(len(fns)):
+            i = (turn + k) % len(fns)
+            if spent[i] > settings.budget_ns and len(times[i]) >= settings.min_repeat:
+                continue
+            elapsed = _run(fns[i], loops[i])
+            spent[i] += elapsed
+            times[i].append(elapsed / loops[i])
+            ran = True
+        if not ran:
             break
-    return Timing(tuple(times), loops)
+    return [Timing(tuple(t), n) for t, n in zip(times, loops, strict=True)]
 
 
 def settings_from_argv(argv: list[str], prog: str) -> Settings:
