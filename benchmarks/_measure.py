@@ -26,7 +26,7 @@ from typing import Any
 
 from ._candidates import CallKey, Candidate, Missing
 from ._peers import PEER_ARG_CAPS, PEER_CAPS
-from ._timing import Settings, measure_side_by_side
+from ._timing import Settings, Timing, measure_side_by_side
 from ._workloads import Stream, Workload
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "run_once",
     "sweep_settings",
     "time_workload",
+    "time_workloads",
 ]
 
 
@@ -139,13 +140,22 @@ def _finite(x: float | None) -> float | None:
     return x if x is not None and math.isfinite(x) else None
 
 
-def time_workload(
-    workload: Workload,
-    settings: Settings,
-    cands: list[Candidate | Missing],
-    progress: Progress | None = None,
-) -> dict[str, Any]:
-    """Check, then time, every candidate on ``workload``; the result is JSON-ready."""
+@dataclasses.dataclass
+class _Prepared:
+    """A workload checked and ready to time: its rows, the candidates to time, the streams."""
+
+    workload: Workload
+    began: float
+    rows: list[dict[str, Any]]
+    runnable: list[tuple[Candidate, dict[str, Any]]]
+    timed: Workload
+    excluded: dict[str, str]
+
+
+def _prepare(
+    workload: Workload, settings: Settings, cands: list[Candidate | Missing]
+) -> _Prepared:
+    """Run every candidate once on ``workload`` and check its calls (untimed)."""
     began = time.perf_counter()
     rows: list[dict[str, Any]] = []
     runnable: list[tuple[Candidate, dict[str, Any]]] = []
@@ -200,10 +210,24 @@ def time_workload(
         if bad:
             row["differs_on"] = bad[:10]
 
+    return _Prepared(workload, began, rows, runnable, timed, excluded)
+
+
+def _timed_fns(prepared: _Prepared) -> list[Callable[[], Any]]:
+    if not prepared.timed.streams:
+        return []
+    return [loop(cand.run, prepared.timed.streams) for cand, _ in prepared.runnable]
+
+
+def _finish(
+    prepared: _Prepared, timings: list[Timing], progress: Progress | None
+) -> dict[str, Any]:
+    """The JSON-ready result of a prepared workload, from its candidates' timings."""
+    workload, rows, timed, excluded = (
+        prepared.workload, prepared.rows, prepared.timed, prepared.excluded)
+    began = prepared.began
     events, nbytes = timed.events, timed.nbytes
-    fns = [loop(cand.run, timed.streams) for cand, _ in runnable]
-    timings = measure_side_by_side(fns, settings) if timed.streams else []
-    for (_, row), timing in zip_longest(runnable, timings):
+    for (_, row), timing in zip_longest(prepared.runnable, timings):
         if timing is None:
             row["status"] = "no stream left after exclusions"
             continue
@@ -239,6 +263,37 @@ def time_workload(
     if progress is not None:
         fc_us = f", fcstream {fc['us_per_event']:.2f} us/event" if fc else ""
         progress(f"  {workload.name}: {events:,} events{fc_us} ({out['seconds']:.1f} s)")
+    return out
+
+
+def time_workload(
+    workload: Workload,
+    settings: Settings,
+    cands: list[Candidate | Missing],
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Check, then time, every candidate on ``workload`` side by side; JSON-ready."""
+    prepared = _prepare(workload, settings, cands)
+    return _finish(prepared, measure_side_by_side(_timed_fns(prepared), settings), progress)
+
+
+def time_workloads(
+    workloads: list[Workload],
+    settings: Settings,
+    cands: list[Candidate | Missing],
+    progress: Progress | None = None,
+) -> list[dict[str, Any]]:
+    """``time_workload`` for several workloads (a sweep's points), every candidate on every
+    workload timed side by side: a burst of interference then hits every point alike instead
+    of bending a slope at the point it happened to hit."""
+    prepared = [_prepare(w, settings, cands) for w in workloads]
+    fns = [_timed_fns(p) for p in prepared]
+    timings = measure_side_by_side([f for group in fns for f in group], settings)
+    out = []
+    at = 0
+    for p, group in zip(prepared, fns, strict=True):
+        out.append(_finish(p, timings[at : at + len(group)], progress))
+        at += len(group)
     return out
 
 

@@ -10,7 +10,9 @@ Each sweep varies one thing, the rest fixed, in both API shapes (``n`` choices i
 
 The slope is the least-squares fit of log(time) against log(size): 1.0 is linear. Time is each
 point's best run: on a shared machine, interference only ever adds time, and a median taken
-during someone else's burst would bend the line. Size is the
+during someone else's burst would bend the line. For the same reason a sweep's points are
+timed side by side (``time_workloads``: every candidate on every point, runs in turns), so a
+burst cannot fall on one point alone. Size is the
 stream's bytes, except for the fragment sweep, where the bytes fall as fragments grow and the
 events are what a parser pays for: there it is the SSE event count. Slopes above
 ``SLOPE_FLAG`` are flagged for every candidate; fcstream's target is ``SLOPE_TARGET``.
@@ -23,7 +25,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
-from ._measure import Progress, sweep_settings, time_workload
+from ._measure import Progress, sweep_settings, time_workloads
 from ._peers import suite_candidates
 from ._timing import Settings
 from ._workloads import KB, MB, Api, Workload, make_stream
@@ -145,7 +147,7 @@ def run_sweeps(
     for sweep, api, axis, points in _points(settings.name == "quick", tiny):
         progress(f"sweep {api} {sweep} ({len(points)} points)")
         cands = suite_candidates(api, full_set=False)
-        results = [time_workload(w, light, cands, progress) for _, w in points]
+        results = time_workloads([w for _, w in points], light, cands, progress)
         xs_of: Callable[[dict[str, Any]], float] = (
             (lambda r: float(r["events"])) if axis == "events" else (lambda r: float(r["bytes"]))
         )

@@ -46,3 +46,26 @@ def test_measure_is_one_function_side_by_side_with_nothing() -> None:
     timing = measure(_recorder(calls, "a"), _SETTINGS)
     assert calls == ["a"] * 5  # one warm-up call, then four runs
     assert timing.runs == 4
+
+
+def test_a_sweep_times_every_point_side_by_side() -> None:
+    from benchmarks._candidates import candidates
+    from benchmarks._measure import time_workloads
+    from benchmarks._sweeps import sweep_workload
+
+    floor = "floor (split + msgspec view)"
+    cands = [c for c in candidates("chat") if c.name in ("fcstream", floor)]
+    points = [sweep_workload("chat", 1, 1024), sweep_workload("chat", 2, 1024)]
+    settings = Settings(repeat=3, warmup=1, min_run_ns=1, budget_ns=10**9, min_repeat=1,
+                        sdk_max_events=0, superlinear_max_events=10**6, name="test")
+    results = time_workloads(points, settings, cands)
+    assert [r["name"] for r in results] == [w.name for w in points]
+    assert [r["events"] for r in results] == [w.events for w in points]
+    for result in results:
+        rows = {row["name"]: row for row in result["rows"]}
+        assert set(rows) == {"fcstream", floor}
+        assert all(row["runs"] == 3 and row["best_ns"] > 0 for row in rows.values())
+        assert rows["fcstream"]["check"] == "ref"  # the reference the others are checked by
+        assert rows[floor]["x_floor"] == 1.0
+    # two calls stream twice the events: the per-point rows are not mixed up
+    assert results[1]["events"] > results[0]["events"]
