@@ -3,7 +3,8 @@ assert timings.
 
 Layout (each module one job):
 
-- ``_timing``: best-of/median timing with warm-up, gc off while timed, time budgets;
+- ``_timing``: best-of/median timing with warm-up, gc off while timed, time budgets; the
+  candidates of one table (and a sweep's points) timed side by side, their runs in turns;
 - ``_workloads``: the streams (corpus recordings read in place, synthetic streams);
 - ``_candidates``: the parsers compared (fcstream, the floor, naive json.loads, the openai SDK);
 - ``_peers``: fcstream's async path and langchain-core's chunk aggregation;
