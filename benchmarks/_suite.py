@@ -69,12 +69,33 @@ def machine() -> dict[str, Any]:
     }
 
 
+def _git_state(where: Path) -> str:
+    """``", git <commit>"`` of the checkout holding ``where`` (plus a warning when the code
+    measured has edits not committed), or ``""`` outside a git checkout: a report then says
+    which code it measured."""
+    import subprocess
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", "-C", str(where), *args], capture_output=True,
+                              text=True, timeout=10, check=True)
+        return done.stdout.strip()
+
+    try:
+        commit = git("rev-parse", "--short", "HEAD")
+        edited = git("status", "--porcelain", "--", "fcstream", "benchmarks", "fixtures",
+                     ":(exclude)benchmarks/results")
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return f", git {commit}" + (", with edits not committed" if edited else "")
+
+
 def versions() -> dict[str, str]:
     import importlib.metadata as md
 
     import fcstream
 
-    out = {"fcstream": f"{fcstream.__version__} ({Path(fcstream.__file__).parent})"}
+    package = Path(fcstream.__file__).parent
+    out = {"fcstream": f"{fcstream.__version__} ({package}{_git_state(package.parent)})"}
     for dist in (
         "msgspec", "httpx", "httpx-sse", "openai", "pydantic", "langchain-core",
         "partial-json-parser", "matplotlib",

@@ -55,6 +55,8 @@ def test_tiny_corpus_run_writes_report(tmp_path: Path) -> None:
         assert math.isfinite(value)
         assert value > 0
     assert doc["versions"]["fcstream"]
+    if (ROOT / ".git").exists():  # the report names the commit it measured
+        assert ", git " in doc["versions"]["fcstream"]
     assert doc["machine"]["cpus"]
     for workload in doc["results"]["corpus"]:
         for row in workload["rows"]:
