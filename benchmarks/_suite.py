@@ -70,8 +70,8 @@ def machine() -> dict[str, Any]:
 
 
 def _git_state(where: Path) -> str:
-    """``", git <commit>"`` of the checkout holding ``where`` (plus a warning when the code
-    measured has edits not committed), or ``""`` outside a git checkout: a report then says
+    """``", git <commit>"`` of the checkout whose top is ``where`` (plus a warning when the
+    code measured has edits not committed), or ``""`` for anything else: a report then says
     which code it measured."""
     import subprocess
 
@@ -81,6 +81,8 @@ def _git_state(where: Path) -> str:
         return done.stdout.strip()
 
     try:
+        if Path(git("rev-parse", "--show-toplevel")) != where.resolve():
+            return ""  # an installed copy that happens to sit inside some checkout
         commit = git("rev-parse", "--short", "HEAD")
         edited = git("status", "--porcelain", "--", "fcstream", "benchmarks", "fixtures",
                      ":(exclude)benchmarks/results")

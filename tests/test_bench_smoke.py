@@ -63,3 +63,12 @@ def test_tiny_corpus_run_writes_report(tmp_path: Path) -> None:
             assert "best_ns" in row or row["status"], row["name"]
             if "best_ns" in row:
                 assert all(math.isfinite(t) and t > 0 for t in row["times_ns"])
+
+
+def test_the_report_names_a_commit_only_for_the_checkout_itself(tmp_path: Path) -> None:
+    from benchmarks._suite import _git_state
+
+    assert _git_state(tmp_path) == ""  # not a checkout
+    if (ROOT / ".git").exists():
+        assert _git_state(ROOT).startswith(", git ")
+        assert _git_state(ROOT / "fixtures") == ""  # inside the checkout, not its top
