@@ -776,7 +776,7 @@ class ResponsesAccumulator(Accumulator):
     ) -> None:
         custom = name.startswith("response.custom")
         raw = event.input if custom else event.arguments
-        if len(raw) <= 4 and not wire.raw_value_present(raw):  # (longer: a value is there)
+        if not wire.raw_value_present(raw):
             raw = event.input if wire.raw_value_present(event.input) else event.arguments
         call = self._find(event.output_index, event.item_id)
         if call is None:  # R01 / R03: the .done is all there is

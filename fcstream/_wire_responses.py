@@ -48,8 +48,10 @@ _ABSENT: Final = msgspec.Raw()
 
 
 def raw_value_present(raw: msgspec.Raw) -> bool:
-    """Whether an optional raw field was sent with a value (not absent, not ``null``)."""
-    return bool(len(raw)) and not (len(raw) == 4 and bytes(raw) == b"null")
+    """Whether an optional raw field was sent with a value (not absent, not ``null``). Told
+    by its length alone unless it is four bytes long: a closing event's text can be big."""
+    size = len(raw)
+    return size > 4 or (size > 0 and bytes(raw) != b"null")
 
 
 def raw_text(raw: msgspec.Raw) -> tuple[str | None, bool]:
@@ -59,8 +61,7 @@ def raw_text(raw: msgspec.Raw) -> tuple[str | None, bool]:
         return _STR_DECODE(raw), True  # the usual case: a JSON string, decoded in place
     except (msgspec.DecodeError, UnicodeDecodeError):  # (a ValidationError is a DecodeError)
         pass  # absent, null, another JSON value, a surrogate escape, or bad bytes
-    size = len(raw)
-    if not size or (size == 4 and bytes(raw) == b"null"):
+    if not raw_value_present(raw):
         return None, True
     value = memoryview(raw)  # no copy: closing events carry the whole arguments
     if value[0] == 0x22:  # a quote: a string msgspec refused (a surrogate escape?)
@@ -320,7 +321,7 @@ ITEM_KIND: Final = msgspec.json.Decoder(ItemKind)
 
 def error_body(raw: msgspec.Raw) -> ErrorBody | None:
     """A ``response.error`` object; a bare string becomes its message; ``None`` if absent."""
-    if not len(raw) or bytes(raw) == b"null":
+    if not raw_value_present(raw):
         return None
     try:
         return ERROR_BODY.decode(raw)
@@ -335,7 +336,7 @@ def error_body(raw: msgspec.Raw) -> ErrorBody | None:
 
 def incomplete_reason(raw: msgspec.Raw) -> str | None:
     """``incomplete_details.reason``, or ``None`` when absent or not a string."""
-    if not len(raw) or bytes(raw) == b"null":
+    if not raw_value_present(raw):
         return None
     try:
         return INCOMPLETE.decode(raw).reason
