@@ -294,9 +294,11 @@ class ResponsesAccumulator(Accumulator):
     def _second_chance(
         self, msg: SSEMessage, name: str, exc: msgspec.ValidationError, out: list[Event]
     ) -> Any:
-        """A known event with a field of an unexpected type. Terminal events still end the
-        stream (the problem is reported); items that are not calls pass through unreported,
-        as fcstream does not read them. Returns the event to handle, or ``None``."""
+        """A known event with a field of an unexpected type. A terminal event whose only odd
+        field is in an ``output`` item is read again with raw items, unreported (the items
+        are then read one by one); any other terminal event still ends the stream (the
+        problem is reported); items that are not calls pass through unreported, as fcstream
+        does not read them. Returns the event to handle, or ``None``."""
         event: Any = None
         raw_output = wire.RAW_OUTPUT.get(name)
         if raw_output is not None:  # an odd output item: read each on its own, unreported

@@ -213,7 +213,8 @@ class RawOutputEvent(msgspec.Struct, gc=False):
 
 
 class BareResponseEvent(msgspec.Struct, gc=False):
-    """A lifecycle event whose ``response`` does not fit ``Response``: enough to end it."""
+    """A lifecycle event whose ``response`` fits neither ``Response`` nor
+    ``RawOutputResponse``: enough to end it."""
 
     type: str = ""
     sequence_number: int | None = None
@@ -283,14 +284,6 @@ FALLBACKS: Final[dict[str, msgspec.json.Decoder[Any]]] = {
     "response.output_item.done": msgspec.json.Decoder(ItemKindEvent),
 }
 """Second-chance decoders for events that must not be lost to an unexpected field type."""
-_RAW_OUTPUT: Final = msgspec.json.Decoder(RawOutputEvent)
-RAW_OUTPUT: Final[dict[str, msgspec.json.Decoder[Any]]] = {
-    "response.completed": _RAW_OUTPUT,
-    "response.incomplete": _RAW_OUTPUT,
-    "response.failed": _RAW_OUTPUT,
-}
-"""Terminal events whose ``output`` did not fit ``Item``: read again with raw items, before
-(and instead of) any second chance."""
 PROBE: Final = msgspec.json.Decoder(Probe)
 ANY: Final = msgspec.json.Decoder()
 
@@ -315,6 +308,13 @@ DECODERS: Final[dict[str, msgspec.json.Decoder[Any]]] = {
 }
 """Event types fcstream interprets, by ``type``. Anything else is hosted-tool progress (by
 name, see ``hosted_item_type``) or passes through untouched."""
+
+_RAW_OUTPUT: Final = msgspec.json.Decoder(RawOutputEvent)
+RAW_OUTPUT: Final[dict[str, msgspec.json.Decoder[Any]]] = {
+    name: _RAW_OUTPUT for name, decoder in DECODERS.items() if decoder is _RESPONSE
+}
+"""The terminal events, read again with raw items when an ``output`` item did not fit
+``Item``, before (and instead of) any second chance."""
 
 ITEM_KIND: Final = msgspec.json.Decoder(ItemKind)
 
