@@ -28,7 +28,6 @@ __all__ = [
     "Settings",
     "Timing",
     "gc_off",
-    "measure",
     "measure_side_by_side",
     "settings_from_argv",
 ]
@@ -134,23 +133,17 @@ def _calibrate(fn: Callable[[], Any], settings: Settings, warmed_ns: int) -> int
     return max(1, math.ceil(settings.min_run_ns / max(first, 1)))
 
 
-def measure(fn: Callable[[], Any], settings: Settings, *, warmed_ns: int = 0) -> Timing:
-    """Time ``fn()``: warm-up calls, loop calibration, then up to ``settings.repeat`` runs.
-
-    ``warmed_ns``: the caller already ran ``fn`` once and it took this long (e.g. a correctness
-    pass); a call longer than ``min_run_ns`` then needs no further warm-up.
-    """
-    return measure_side_by_side([fn], settings, warmed_ns=[warmed_ns])[0]
-
-
 def measure_side_by_side(
     fns: list[Callable[[], Any]], settings: Settings, *, warmed_ns: list[int] | None = None
 ) -> list[Timing]:
-    """``measure`` for several functions at once, their timed runs taken in turns: round
-    ``r`` runs each function once, starting from the ``r``-th. A burst of interference on a
-    shared machine then lands on every row alike instead of on whichever row was being timed,
-    so the ratios between rows survive it. Each function keeps its own warm-up, loop count and
-    budget (a slow one stops repeating once it spent ``budget_ns``, after ``min_repeat``)."""
+    """Time each of ``fns``: warm-up calls, loop calibration, then up to ``settings.repeat``
+    runs, taken in turns: round ``r`` runs each function once, starting from the ``r``-th. A
+    burst of interference on a shared machine then lands on every row alike instead of on
+    whichever row was being timed, so the ratios between rows survive it. Each function keeps
+    its own warm-up, loop count and budget (a slow one stops repeating once it spent
+    ``budget_ns``, after ``min_repeat``). ``warmed_ns``: per function, how long a call the
+    caller already made took (e.g. a correctness pass); a call longer than ``min_run_ns``
+    then needs no further warm-up."""
     warmed = warmed_ns if warmed_ns is not None else [0] * len(fns)
     loops = [_calibrate(fn, settings, w) for fn, w in zip(fns, warmed, strict=True)]
     times: list[list[float]] = [[] for _ in fns]

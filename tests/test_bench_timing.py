@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from benchmarks._timing import Settings, measure, measure_side_by_side
+from benchmarks._timing import Settings, measure_side_by_side
 
 _SETTINGS = Settings(
     repeat=4,
@@ -41,9 +41,9 @@ def test_runs_are_taken_in_turns_and_a_slow_one_stops_at_its_budget() -> None:
     assert timings[2].best_ns >= 30_000_000
 
 
-def test_measure_is_one_function_side_by_side_with_nothing() -> None:
+def test_one_function_alone_is_warmed_up_then_run_every_turn() -> None:
     calls: list[str] = []
-    timing = measure(_recorder(calls, "a"), _SETTINGS)
+    (timing,) = measure_side_by_side([_recorder(calls, "a")], _SETTINGS)
     assert calls == ["a"] * 5  # one warm-up call, then four runs
     assert timing.runs == 4
 
