@@ -410,7 +410,8 @@ class SSEFramer:
                 used = self._split_named(data, out)
             if used == len(data):
                 return
-            if not self._cr_mode and self._stash(data[used:]):
+            rest = data[used:]
+            if not self._cr_mode and self._stash(rest):
                 return  # the usual rest of a read: the start of the next block, kept as is
             # the blocks the split does not take (comments, ``retry:`` lines, empty data
             # lines...) go to the general loop, up to the next block that starts like a
@@ -422,16 +423,14 @@ class SSEFramer:
                         or data.startswith(b"id: ", pos)):
                     break
             if pos == used or not retries:
-                data = data[used:]
+                data = rest
                 break
             retries -= 1
             self._general(data[used:pos], out)
             data = data[pos:]
             if self._buf or not data:
                 break
-        if data:
-            if not self._cr_mode and self._stash(data):
-                return
+        if data:  # the stash refused it above (or the buffer holds an open block)
             self._general(data, out)
 
     def _stash(self, data: bytes) -> bool:
