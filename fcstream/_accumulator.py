@@ -94,6 +94,12 @@ class Accumulator:
     def status_at_eof(self, rest: Unterminated) -> str:
         return "error" if self._errored else "truncated"
 
+    def settle_open(self, incoming: int) -> None:
+        """A big event is arriving (``incoming`` bytes so far): the open calls' fragments are
+        joined now, not next to its payload (``ArgumentBuffer.settle``)."""
+        for call in self._open:
+            call.args.settle(incoming)
+
     def started(self, out: list[Event], event_index: int, response_id: str | None,
                 model: str | None) -> None:
         self._started = True

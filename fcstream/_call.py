@@ -129,6 +129,18 @@ class ArgumentBuffer(list[str]):
             return False
         return pos == end
 
+    def settle(self, incoming: int) -> None:
+        """Join the fragments now, while an event of ``incoming`` bytes that may repeat the
+        whole text (a closing event) is still arriving: joined at hand-over, the fragments,
+        the joined text and that event's payload would all be held at once. Only once the
+        event holds a sixteenth of the text's size: each join copies at most 16 bytes per
+        byte of such events (linear however often it happens), and joining early holds the
+        fragments and the text next to that sixteenth only."""
+        blocks = self._blocks
+        if len(self) + len(blocks) > 1 and incoming * 16 >= sum(map(len, blocks)) + sum(
+                map(len, self)):
+            self.text()
+
     def reset(self, text: str) -> None:
         """Hold ``text`` alone (the fragments are dropped)."""
         self._blocks = []

@@ -61,6 +61,9 @@ class _ErrorEnvelope(msgspec.Struct, gc=False):
 
 
 _ERROR_BODY: Final = msgspec.json.Decoder(_ErrorEnvelope)
+_SETTLE_AT: Final = 64 * 1024
+"""An open block past this size gets the open calls' fragments joined before it completes
+(``Accumulator.settle_open``); the framer lends such a block's buffer as its payload."""
 
 
 def _json_error_body(data: bytes) -> ProviderError | None:
@@ -158,7 +161,10 @@ class StreamParser:
                 exc.events = out
                 raise
             acc = self._acc
-            if len(items) == 1 and not self._pending and type(run := items[0]) is PayloadRun:
+            if not items:  # a read inside one block: a big one may repeat the open calls
+                if acc is not None and self._framer.open_bytes > _SETTLE_AT:
+                    acc.settle_open(self._framer.open_bytes)
+            elif len(items) == 1 and not self._pending and type(run := items[0]) is PayloadRun:
                 # a live stream's usual read (or a whole recording): one run, nothing queued
                 if acc is None and (first := run.payloads[0]) and not first.isspace():
                     start = len(out)
@@ -241,7 +247,7 @@ class StreamParser:
                 msg = item  # type: ignore[assignment]
             data = msg.data
             if not data or data.isspace():  # `data:` alone: valid SSE, nothing to decode
-                out.append(OtherEvent(msg.index, msg.event, data))
+                out.append(OtherEvent(msg.index, msg.event, bytes(data)))
                 continue
             if acc is None:
                 start = len(out)

@@ -224,12 +224,16 @@ class PayloadRun(msgspec.Struct, gc=False):
 
 
 def _expand(items: list[SSEMessage | PayloadRun]) -> list[SSEMessage]:
+    """``feed_items``' output as messages, each payload ``bytes`` (a lent one copied)."""
     out: list[SSEMessage] = []
     for item in items:
         if type(item) is PayloadRun:
             out.extend(item.messages())
         else:
-            out.append(item)  # type: ignore[arg-type]
+            message = cast("SSEMessage", item)
+            if not isinstance(message.data, bytes):  # lent (the type says bytes for users)
+                message = msgspec.structs.replace(message, data=bytes(message.data))
+            out.append(message)
     return out
 
 
@@ -303,6 +307,11 @@ class SSEFramer:
         return self._base + len(self._buf)
 
     @property
+    def open_bytes(self) -> int:
+        """Bytes of the block still waiting for its blank line."""
+        return len(self._buf) - self._block_start
+
+    @property
     def dispatched(self) -> int:
         """How many events were dispatched so far."""
         return self._count
@@ -328,7 +337,10 @@ class SSEFramer:
 
     def feed_items(self, data: bytes | bytearray | memoryview) -> list[SSEMessage | PayloadRun]:
         """Like :meth:`feed`, but runs of plain ``data:`` events come as one
-        :class:`PayloadRun` (the parser's fast path). Same events, same order."""
+        :class:`PayloadRun` (the parser's fast path). Same events, same order. The payload
+        of an event over 64 KB completed in the buffer may be that buffer itself, a
+        ``bytearray`` lent rather than copied (``_lend``): the parser only decodes it and
+        copies it to ``bytes`` before it puts it in an event; :meth:`feed` copies it."""
         if self._broken:
             raise StreamFormatError(
                 "the stream could not be framed earlier; no further input is read",
@@ -382,8 +394,10 @@ class SSEFramer:
                     return
             if len(buf) - self._block_start > _REREAD_MAX:
                 # a big event: completed where it is, its payload copied once out of the
-                # buffer, rather than copied whole to be split again
-                self._general(data[:cut], out)
+                # buffer (or lent: see _lend), rather than copied whole to be split again
+                head = data[:cut]
+                if not self._lend(head, out):
+                    self._general(head, out)
                 data = data[cut:]
                 if self._buf or not data:
                     if data:
@@ -432,6 +446,37 @@ class SSEFramer:
                 break
         if data:  # the stash refused it above (or the buffer holds an open block)
             self._general(data, out)
+
+    def _lend(self, head: bytes, out: list[SSEMessage | PayloadRun]) -> bool:
+        """Dispatch the big open block that ``head`` (the rest of it, up to its blank line)
+        completes, with the buffer itself as its payload: no copy of its megabytes. Only for
+        a block whose open line is its one ``data:`` line, already read up to the buffer's
+        end (so ``head`` holds its line end and the blank line, and nothing else); any other
+        shape returns ``False`` untouched and the line loop reads it."""
+        buf = self._buf
+        pos = self._pos
+        if (self._parts or self._cr_mode or self._scan != len(buf)
+                or not buf.startswith(b"data:", pos)
+                or head.find(b"\n") != len(head) - 2):
+            return False
+        value_at = pos + 5
+        if (buf[value_at] if value_at < len(buf) else head[0]) == _SPACE:
+            value_at += 1
+        size = len(buf) + len(head)
+        if size - 1 - value_at > self._max:  # the payload and its LF, as the line loop counts
+            return False  # the line loop raises for the oversized event
+        buf += head
+        offset = self._base + self._block_start
+        del buf[size - 2 :]  # both only move the bytearray's ends: nothing is copied
+        del buf[:value_at]
+        out.append(SSEMessage(self._event or "message", cast("bytes", buf), self._last_id,
+                              self._retry, offset, self._count))
+        self._count += 1
+        self._event = ""
+        self._buf = bytearray()
+        self._base += size
+        self._pos = self._scan = self._block_start = 0
+        return True
 
     def _stash(self, data: bytes) -> bool:
         """Keep the open block that ends a read in the buffer, unread: the next read usually

@@ -378,3 +378,26 @@ def test_equals_says_whether_the_fragments_spell_the_text(pieces: list[str]) -> 
         assert not buffer.equals(text[:-1])
         assert not buffer.equals(text[:-1] + "!")
     assert buffer.text() == text  # comparing changed nothing
+
+
+def test_settle_joins_the_fragments_once_a_big_event_holds_a_sixteenth_of_them() -> None:
+    """``settle`` joins early (before a closing event's payload is complete), but only when
+    that event is big enough to pay for the join; the text never changes."""
+    buffer = ArgumentBuffer()
+    pieces = [f"{i:05d}," for i in range(1000)]  # 6,000 characters
+    for piece in pieces:
+        buffer.add(piece)
+    text = "".join(pieces)
+    held = len(buffer) + len(buffer._blocks)
+    buffer.settle(len(text) // 16 - 1)
+    assert len(buffer) + len(buffer._blocks) == held  # too small an event: nothing joined
+    buffer.settle(len(text) // 16 + 1)
+    assert list(buffer) == [text]
+    assert not buffer._blocks
+    buffer.add("x")
+    buffer.settle(10**6)
+    assert buffer.text() == text + "x"
+    assert list(buffer) == [text + "x"]
+    empty = ArgumentBuffer()
+    empty.settle(10**6)
+    assert empty.text() == ""

@@ -34,7 +34,7 @@ from fcstream import (
     StreamParser,
     ToolCall,
 )
-from fcstream._sse import Unterminated
+from fcstream._sse import PayloadRun, Unterminated
 
 from .conftest import CORPUS, FIXTURES
 from .feed import byte_by_byte, feed_all, split_at
@@ -287,6 +287,34 @@ def test_reads_mixing_block_shapes_match_the_reference(blocks: list[bytes], cuts
     assert [(m.event, m.data, m.id, m.retry) for m in whole[0]] == whatwg(data)
     assert frame(split_at(data, [c % (len(data) + 1) for c in cuts])) == whole
     assert frame(byte_by_byte(data)) == whole
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    before=st.lists(block_shapes, max_size=4),
+    head=st.sampled_from([b"", b"event: big\n", b"id: 7\n", b": c\n", b"retry: 5\n",
+                          b"event: " + b"n" * 70_000 + b"\n"]),
+    space=st.sampled_from([b"", b" "]),
+    size=st.sampled_from([0, 1, 66_000, 70_000]),
+    after=st.lists(block_shapes, max_size=4),
+    read=st.sampled_from([997, 4096, 30_000]),
+    cuts=st.lists(st.integers(0, 150_000), max_size=10),
+)
+def test_the_parsers_framer_lends_big_payloads_by_the_rules(
+    before: list[bytes], head: bytes, space: bytes, size: int, after: list[bytes], read: int,
+    cuts: list[int]
+) -> None:
+    """``feed_items`` (the parser's way in) on reads that leave a block of more than 64 KB
+    open: its payload, handed over as the framer's own buffer, and every event around it are
+    what the rules say, and what ``feed`` gives."""
+    big = head + b"data:" + space + b"x" * size + b"\n\n"
+    data = b"".join(before) + big + b"".join(after)
+    reads = split_at(data, [*range(0, len(data), read), *(c % (len(data) + 1) for c in cuts)])
+    framer = SSEFramer()
+    messages = [m for chunk in reads for item in framer.feed_items(chunk)
+                for m in (item.messages() if isinstance(item, PayloadRun) else [item])]
+    assert (messages, framer.finish()) == frame(reads)
+    assert [(m.event, bytes(m.data), m.id, m.retry) for m in messages] == whatwg(data)
 
 
 odd_line_ends = st.sampled_from([

@@ -1072,3 +1072,52 @@ def test_big_closing_texts_equal_to_the_call_are_not_decoded_again() -> None:
             tracemalloc.stop()
         assert errors(events) == []
         assert peak < 1.5 * len(read)  # a decode would add the text again, and its escapes
+
+
+def test_a_big_call_read_from_a_socket_is_held_about_twice_at_most() -> None:
+    """Memory, measured: a 600 KB call in small deltas, read in 4 KB pieces, whose ``.done``,
+    item and final output each repeat it. The framer lends each closing event its own buffer
+    (no copy of the payload) and the call's fragments are joined while the ``.done`` still
+    arrives, so the peak is the call and one payload: without either, three copies."""
+    text = json.dumps({"q": "word " * 120_000})
+    pieces = [text[i : i + 40] for i in range(0, len(text), 40)]
+    payloads = [CREATED, added(0, fc("fc_1", "call_1", "f")),
+                *(delta(0, piece) for piece in pieces), args_done(0, text),
+                item_done(0, fc("fc_1", "call_1", "f", text, "completed")),
+                completed([fc("fc_1", "call_1", "f", text, "completed")])]
+    data = "".join(f"event: {p['type']}\ndata: {json.dumps(p)}\n\n" for p in payloads).encode()
+    reads = [data[i : i + 4096] for i in range(0, len(data), 4096)]
+    whole = [e for e in StreamParser(strict=True).feed(data) if not isinstance(e, ArgumentsDelta)]
+    parser = StreamParser(strict=True)
+    kept: list[Event] = []  # deltas dropped, as a consumer that runs finished calls would
+    streamed = 0
+    tracemalloc.start()
+    try:
+        for chunk in reads:
+            for event in parser.feed(chunk):
+                if isinstance(event, ArgumentsDelta):
+                    streamed += len(event.delta)
+                else:
+                    kept.append(event)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert kept == whole
+    assert streamed == len(text)
+    assert [type(e) for e in kept] == [StreamStarted, CallStarted, CallDone, Usage, StreamDone]
+    assert kept[2].call.arguments == text  # type: ignore[attr-defined]
+    assert peak < 2.3 * len(text)
+
+
+@pytest.mark.parametrize("kind", ["response.new_kind", "response.web_search_call.searching"])
+def test_a_big_payload_passed_on_is_bytes(kind: str) -> None:
+    """A payload over 64 KB read in pieces is lent to the parser as the framer's buffer; an
+    event that passes it on still holds ``bytes``, equal to what was sent."""
+    payload = json.dumps({"type": kind, "output_index": 0, "blob": "b" * 100_000}).encode()
+    data = b"event: " + kind.encode() + b"\ndata: " + payload + b"\n\n"
+    parser = StreamParser(api="responses")
+    events = [e for i in range(0, len(data), 4096) for e in parser.feed(data[i : i + 4096])]
+    passed = [e for e in events if isinstance(e, (OtherEvent, HostedToolEvent))]
+    assert len(passed) == 1
+    assert type(passed[0].raw) is bytes
+    assert passed[0].raw == payload

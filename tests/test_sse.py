@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 
@@ -439,6 +440,81 @@ def test_a_big_event_between_small_ones_frames_the_same_in_any_reads(
     assert [m.data[:1] for m in whole[0]] == [b"a", b"b", b"x", b"a", b"b", b"x", b"a", b"b"]
     assert frame([data[i : i + read] for i in range(0, len(data), read)]) == whole
     assert frame(split_at(data, [len(small) + len(big) - 1, len(small) + len(big) + 3])) == whole
+
+
+def lend(chunks: Sequence[bytes], **kwargs: int) -> tuple[list[SSEMessage], Unterminated]:
+    """``frame`` through ``feed_items``, the parser's way in: payloads may be lent."""
+    framer = SSEFramer(**kwargs)
+    out: list[SSEMessage] = []
+    for chunk in chunks:
+        for item in framer.feed_items(chunk):
+            out.extend(item.messages() if isinstance(item, PayloadRun) else [item])
+    return out, framer.finish()
+
+
+@pytest.mark.parametrize("head", [b"", b"event: big\n", b"id: 3\n", b": note\n"])
+@pytest.mark.parametrize("read", [4096, 65_537])
+@pytest.mark.parametrize("space", [b" ", b""])
+def test_the_lending_framer_hands_a_big_payload_its_own_buffer(
+    head: bytes, read: int, space: bytes
+) -> None:
+    """``feed_items`` (the parser's way in) gives a big event completed in the buffer that
+    buffer as its payload (no copy): the same events as ``feed``, which copies it to bytes,
+    and what is read afterwards never changes a payload already handed over (compared once
+    everything was read)."""
+    small = b"data: a\n\nevent: e\ndata: b\n\n"
+    big = head + b"data:" + space + b"x" * 200_000 + b"\n\n"
+    data = small + big + small + big + small
+    reads = [data[i : i + read] for i in range(0, len(data), read)]
+    lent = lend(reads)
+    plain = frame(reads)
+    assert lent == plain == frame([data])
+    handed = [m.data for m in lent[0] if type(m.data) is bytearray]
+    assert handed == [b"x" * 200_000] * 2
+    assert {type(m.data) for m in plain[0]} == {bytes}
+
+
+@pytest.mark.parametrize(("cut", "payload"), [(b"data:", b"x"), (b"data:", b""), (b"data: ", b"")])
+def test_a_lent_payload_may_start_in_the_read_that_completes_it(
+    cut: bytes, payload: bytes
+) -> None:
+    """A block made big by its ``event`` line, its short data line cut right after the field
+    name: the space that may follow comes in the last read, and is dropped as the rules say."""
+    block = b"event: " + b"n" * 70_000 + b"\n" + cut
+    rest = (b" " if cut == b"data:" and payload else b"") + payload + b"\n\ndata: after\n\n"
+    reads = [block[:40_000], block[40_000:], rest]
+    got = lend(reads)
+    assert got == frame(reads) == frame([block + rest])
+    assert [m.data for m in got[0]] == [payload, b"after"]
+    assert type(got[0][0].data) is bytearray
+
+
+@pytest.mark.parametrize("eol", [b"\r\n", b"\n"], ids=["CRLF", "LF"])
+def test_the_lending_framer_keeps_the_plain_path_for_other_big_blocks(eol: bytes) -> None:
+    """Two data lines, or CRLF line ends: the line loop reads the block (a copy)."""
+    big = (b"data: " + b"y" * 100_000 + eol) * 2 + eol
+    reads = [big[i : i + 4096] for i in range(0, len(big), 4096)]
+    got = lend(reads)
+    assert got == frame(reads)
+    assert [type(m.data) for m in got[0]] == [bytes]
+
+
+@pytest.mark.parametrize("cap", [150_000, 150_001])
+def test_the_lending_framer_caps_an_event_as_the_line_loop_does(cap: int) -> None:
+    """The cap counts the payload and its line end: 150,000 bytes are one over a cap of
+    150,000 and fit one of 150,001, lent or not."""
+    big = b"event: e\ndata: " + b"z" * 150_000 + b"\n\n"
+    reads = [big[i : i + 4096] for i in range(0, len(big), 4096)]
+
+    def outcome(run: Any) -> Any:
+        try:
+            return run(reads, max_event_bytes=cap)
+        except StreamFormatError as exc:
+            return str(exc), exc.byte_offset
+
+    lent = outcome(lend)
+    assert lent == outcome(frame)
+    assert isinstance(lent[0], str) == (cap == 150_000)
 
 
 @pytest.mark.parametrize(("step", "eol"), [(1, b"\n"), (3, b"\n"), (1, b"\r\n"), (3, b"\r")])
