@@ -105,6 +105,28 @@ def _line_end_in(pieces: list[bytes], cr: bool, data: bytes, stop: int, lines: i
     return data.count(b"\n", 0, stop) != lines or (cr and data.count(b"\r", 0, stop) != lines)
 
 
+def _plain_blocks(pieces: list[bytes], skip: int) -> int:
+    """Cut ``pieces`` (an LF read split at ``\n\ndata:``) before the first piece that holds
+    an LF: its block has more than a data line, or other blocks (a comment, an ``id:`` line)
+    follow it before the next data line. That piece's own payload stays when its LF starts a
+    blank line (its block is plain). Returns the bytes of the blocks kept: the first one is
+    always plain (the caller checked), so never 0. A split is one C call where a line loop
+    over the read costs a Python step per line, so a comment between events cuts a run in
+    two instead of sending the whole read to the line loop."""
+    at = skip  # where the piece starts in the read
+    for k, piece in enumerate(pieces):
+        lf = piece.find(b"\n")
+        if lf >= 0:
+            if piece.startswith(b"\n\n", lf):
+                pieces[k] = piece[:lf]
+                del pieces[k + 1 :]
+                return at + lf + 2
+            del pieces[k:]
+            return at - skip
+        at += len(piece) + 2 + skip
+    return at - skip  # pragma: no cover - the caller found a piece holding an LF
+
+
 def _name_of(head: bytes) -> str:
     """The event type of an ``event: NAME`` line, decoded once per name (up to 256 kept)."""
     name = _NAMES.get(head)
@@ -541,7 +563,9 @@ class SSEFramer:
         if skip == 5 and _spaced(pieces):
             return 0
         if _line_end_in(pieces, crlf > 0, data, stop, 2 * len(pieces)):
-            return 0  # a payload holds a line end: its block has other lines
+            if crlf:
+                return 0  # a payload holds a line end: its block has other lines
+            stop = _plain_blocks(pieces, skip)  # the run ends before the first such block
         if stop > self._max and max(map(len, pieces)) > self._max:
             return 0  # the general loop raises for the oversized event
         out.append(PayloadRun(pieces, self._count, self._base, self._last_id, self._retry,

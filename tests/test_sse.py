@@ -517,6 +517,40 @@ def test_the_lending_framer_caps_an_event_as_the_line_loop_does(cap: int) -> Non
     assert isinstance(lent[0], str) == (cap == 150_000)
 
 
+@pytest.mark.parametrize("between", [
+    b": keep-alive\n\n",  # a comment after a plain block: the run stops after that block
+    b"\n\n\n",  # blank lines
+    b"retry: 50\n\n",
+    b"data: c\nid: 5\n\n",  # a block with another line: the run stops before it
+    b"data: c\ndata: d\n\n",
+    b"data: c\n: note\n\n",
+])
+def test_an_odd_block_after_plain_events_ends_their_run_there(between: bytes) -> None:
+    """One split takes the plain blocks before the odd one as a run (not the line loop for
+    the whole read); the events are the line loop's, in order."""
+    plain = b"".join(b"data: {\"n\":%d}\n\n" % n for n in range(3))
+    data = plain + between + plain
+    items = SSEFramer().feed_items(data)
+    assert isinstance(items[0], PayloadRun)
+    assert items[0].payloads == [b'{"n":0}', b'{"n":1}', b'{"n":2}']
+    assert items[0].size == len(plain)
+    messages, rest = frame([data])
+    expected = frame(byte_by_byte(data))
+    assert (messages, rest) == expected
+    assert [m.data for m in messages] == [m[1] for m in whatwg_events(data)]
+
+
+def whatwg_events(data: bytes) -> list[tuple[str, bytes]]:
+    """Plain blocks and the few odd ones above, read as the rules say (LF only)."""
+    out = []
+    for block in data.split(b"\n\n"):
+        lines = [line[5:].removeprefix(b" ") for line in block.split(b"\n")
+                 if line.startswith(b"data:")]
+        if lines:
+            out.append(("message", b"\n".join(lines)))
+    return out
+
+
 @pytest.mark.parametrize(("step", "eol"), [(1, b"\n"), (3, b"\n"), (1, b"\r\n"), (3, b"\r")])
 def test_many_tiny_events_in_tiny_chunks_keep_the_buffer_small(step: int, eol: bytes) -> None:
     count = 10_000 if step == 3 else 4_000
