@@ -105,6 +105,16 @@ def _line_end_in(pieces: list[bytes], cr: bool, data: bytes, stop: int, lines: i
     return data.count(b"\n", 0, stop) != lines or (cr and data.count(b"\r", 0, stop) != lines)
 
 
+def _only_comments(region: bytes) -> bool:
+    """Whether ``region`` (whole blocks at a block boundary, LF line ends) holds only comment
+    lines and blank lines: it then dispatches nothing and sets no field."""
+    if region[0] != _COLON:
+        return False  # a field first (a blank line first is rare: the line loop takes it)
+    if region.find(b"\n") == len(region) - 2:
+        return True  # one keep-alive comment: the usual case
+    return all(not line or line[0] == _COLON for line in region.split(b"\n"))
+
+
 def _plain_blocks(pieces: list[bytes], skip: int) -> int:
     """Cut ``pieces`` (an LF read split at ``\n\ndata:``) before the first piece that holds
     an LF: its block has more than a data line, or other blocks (a comment, an ``id:`` line)
@@ -462,7 +472,11 @@ class SSEFramer:
                 data = rest
                 break
             retries -= 1
-            self._general(data[used:pos], out)
+            odd = data[used:pos]
+            if self._cr_mode or not _only_comments(odd):
+                self._general(odd, out)
+            else:  # keep-alive comments and blank lines: nothing to apply, nothing to read
+                self._base += pos - used
             data = data[pos:]
             if self._buf or not data:
                 break
