@@ -75,6 +75,8 @@ _COMPARE_RAW_AT: Final = 16 * 1024
 """Closing events' texts from this size on are first compared, as raw JSON, with what the
 deltas built (``ArgumentBuffer.equals_json``); smaller ones are simply decoded."""
 _ENCODE: Final = msgspec.json.Encoder()
+_NO_ARGS: Final = ArgumentBuffer()
+"""``handle_run``'s open buffer before a delta found its call (never written: no key matches)."""
 
 _REASONING: Final[dict[str, str]] = {
     "response.reasoning_summary_text.delta": "summary",
@@ -147,6 +149,9 @@ class ResponsesAccumulator(Accumulator):
         index = run.index
         payloads = run.payloads
         last = self._seq  # kept in a local; written back before anything else reads it
+        open_key: int | None = None  # output_index of the call the last delta went to
+        open_args = _NO_ARGS
+        open_index = 0
         for k in range(len(payloads)):  # indexing: cheaper than unpacking zipped tuples
             data = payloads[k]
             name = names[k]
@@ -167,18 +172,29 @@ class ResponsesAccumulator(Accumulator):
                                 out.append(TextDelta(index + k, 0, piece))
                             continue
                         key = event.output_index
+                        if key is not None and key == open_key:  # the call of the last delta
+                            if seq is not None:
+                                last = seq
+                            if piece:
+                                open_args.append(piece)
+                                if len(open_args) > _COMPACT_AT:
+                                    open_args.compact()
+                                out.append(ArgumentsDelta(index + k, 0, open_index, piece))
+                            continue
                         call = by_output.get(key) if key is not None else None
                         if (call is not None and call.started and not call.ended
                                 and not call.final):
                             if seq is not None:
                                 last = seq
+                            call.deltas = True
+                            open_key = key  # until another path runs, it stays open
+                            open_args = call.args
+                            open_index = call.index
                             if piece:
-                                call.deltas = True
-                                buffer = call.args
-                                buffer.append(piece)
-                                if len(buffer) > _COMPACT_AT:
-                                    buffer.compact()
-                                out.append(ArgumentsDelta(index + k, 0, call.index, piece))
+                                open_args.append(piece)
+                                if len(open_args) > _COMPACT_AT:
+                                    open_args.compact()
+                                out.append(ArgumentsDelta(index + k, 0, open_index, piece))
                             continue
             elif name not in decoders:  # a type fcstream passes on (hosted progress, R10/R14)
                 try:
@@ -224,6 +240,7 @@ class ResponsesAccumulator(Accumulator):
                             last = seq
                         continue
             self._seq = last
+            open_key = None  # the full path may end or replace any call
             msg = run.message(k)
             if not data or data.isspace():
                 out.append(OtherEvent(msg.index, name, data))
