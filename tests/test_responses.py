@@ -1052,6 +1052,19 @@ def test_done_with_arguments_as_a_json_value_is_reported_and_kept() -> None:
     assert end.call.arguments == '{"a": [1, 2]}' == parser.calls[0].arguments
 
 
+def test_a_delta_after_done_in_the_same_read_is_reported() -> None:
+    """The hot loop remembers the call the last delta went to; the ``.done`` between (read in
+    the same run) must make the next delta look the call up again and find it final."""
+    payloads = [CREATED, added(0, fc("fc_1", "call_1", "f")), delta(0, '{"a":'), delta(0, "1}"),
+                args_done(0, '{"a":1}'), delta(0, "X")]
+    blocks = [f"event: {p['type']}\ndata: {json.dumps(p)}\n\n".encode() for p in payloads]
+    whole, calls = feed_all([b"".join(blocks)])
+    assert feed_all(blocks) == (whole, calls)
+    assert [type(e).__name__ for e in whole][-3:] == ["CallDone", "ErrorEvent", "StreamDone"]
+    assert "after its arguments were final" in str(errors(whole)[0])
+    assert calls[0].arguments == '{"a":1}'
+
+
 def test_big_closing_texts_equal_to_the_call_are_not_decoded_again() -> None:
     """Memory, measured (tracemalloc is exact, unlike time): an item or final output that
     repeats a 400 KB call costs about the copy of its payload, not a decoded second copy."""
