@@ -98,6 +98,8 @@ it. The finish reason itself is always reported as sent."""
 _DONE: Final = b"[DONE]"
 _ABSENT: Final = wire.ABSENT
 _COMPACT_AT: Final = ArgumentBuffer.COMPACT_AT
+_NO_ARGS: Final = ArgumentBuffer()
+"""``handle_run``'s open buffer before a delta found its call (never written to)."""
 _DECODE_CHUNK: Final = wire.CHUNK.decode
 _DECODE_FIRST: Final = wire.FIRST_CHUNK.decode
 
@@ -314,6 +316,9 @@ class ChatAccumulator(Accumulator):
         string = template_string
         previous: Template | None = None  # the template the previous payload matched
         guess: Template | None = None  # the one that followed it last time
+        open_template: Template | None = None  # the template of the last argument delta
+        open_args = _NO_ARGS  # and its call's buffer and index
+        open_index = 0
         missed = 0  # payloads not read through a template (the rest are template hits)
         reported = 0  # hits already added to _template_hits
         for i, data in enumerate(payloads, index):
@@ -348,15 +353,24 @@ class ChatAccumulator(Accumulator):
                     guess = template.follower
                     kind, c, key = template.tag
                     if kind is _ARGUMENTS:
+                        if template is open_template:  # the call of the last such delta
+                            if text:
+                                open_args.append(text)
+                                if len(open_args) > _COMPACT_AT:
+                                    open_args.compact()
+                                out.append(ArgumentsDelta(i, c, open_index, text))
+                            continue
                         live = states[c]
                         call = live.last if key is None else live.by_index.get(key)
                         if call is not None and call.started and not call.ended:
+                            open_template = template  # until another path runs, it stays open
+                            open_args = call.args
+                            open_index = call.index
                             if text:
-                                buffer = call.args
-                                buffer.append(text)
-                                if len(buffer) > _COMPACT_AT:
-                                    buffer.compact()
-                                out.append(ArgumentsDelta(i, c, call.index, text))
+                                open_args.append(text)
+                                if len(open_args) > _COMPACT_AT:
+                                    open_args.compact()
+                                out.append(ArgumentsDelta(i, c, open_index, text))
                             continue
                         # else the full path says what is wrong
                     else:
@@ -447,6 +461,7 @@ class ChatAccumulator(Accumulator):
                                         k + 1 - missed - reported)
                             reported = k + 1 - missed
                         continue
+            open_template = None  # the full path may end or replace any call
             msg = run.message(k)
             if chunk is None:
                 if data == _DONE:

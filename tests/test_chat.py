@@ -1039,3 +1039,27 @@ def test_event_message_lines_change_nothing(choices: int) -> None:
     assert without_offsets(events) == without_offsets(reference.feed(plain) + reference.finish())
     assert parser.calls == reference.calls
     assert len(parser.calls) == 3 * choices
+
+
+def test_a_fragment_for_a_call_another_call_ended_in_the_same_read_is_reported() -> None:
+    """The hot loop remembers the call its last argument delta went to; a call starting in
+    between (another path) must make the next delta for the first call look it up again and
+    find it final, in one read as in many."""
+    same_shape = [chunk(fragment(index=0, arguments=piece)) for piece in ('{"x":', *"123456")]
+    blocks = [sse(json.dumps(p, separators=(",", ":")).encode()) for p in (
+        chunk(fragment(index=0, id="a", name="f", arguments="")),
+        *same_shape,
+        chunk(fragment(index=1, id="b", name="g", arguments="{}")),  # call a is final here
+        chunk(fragment(index=0, arguments="}")),  # too late: reported, kept apart
+        chunk(finish="tool_calls"),
+    )] + [sse(b"[DONE]")]
+    parser = StreamParser(strict=False)
+    whole = normalize(parser.feed(b"".join(blocks)) + parser.finish())
+    one_by_one = StreamParser(strict=False)
+    events = [e for block in blocks for e in one_by_one.feed(block)] + one_by_one.finish()
+    assert whole == normalize(events)
+    problems = [e for e in whole if isinstance(e, ErrorEvent)]
+    assert len(problems) == 1
+    assert "after it was final" in str(problems[0].error)
+    assert [c.arguments for c in parser.calls] == ['{"x":123456', "{}"]
+    assert getattr(parser._acc, "_template_hits", 0) > 0  # the template path was taken
