@@ -105,6 +105,26 @@ def _line_end_in(pieces: list[bytes], cr: bool, data: bytes, stop: int, lines: i
     return data.count(b"\n", 0, stop) != lines or (cr and data.count(b"\r", 0, stop) != lines)
 
 
+def _one_event(data: bytes, index: int, offset: int, event_id: str, retry: int | None,
+               cap: int) -> PayloadRun | None:
+    """``data`` as a run of one event when it is exactly one LF block of a ``data: `` line,
+    or of an ``event: `` line and a ``data: `` line (what a live stream sends per read),
+    else ``None``; the split paths give the same run, in more steps."""
+    if data.startswith(b"data: "):
+        end = data.find(b"\n")
+        if end == len(data) - 2 and data[-1] == _LF and end - 6 <= cap and (
+                data.find(b"\r") < 0):
+            return PayloadRun([data[6:end]], index, offset, event_id, retry)
+    elif data.startswith(b"event: "):
+        second = data.find(b"\n") + 1
+        end = data.find(b"\n", second)
+        if end == len(data) - 2 and data[-1] == _LF and data.startswith(b"data: ", second) and (
+                end - second - 6 <= cap and data.find(b"\r") < 0):
+            return PayloadRun([data[second + 6 : end]], index, offset, event_id, retry,
+                              [_name_of(data[: second - 1])], 9, [second - 1])
+    return None
+
+
 def _only_comments(region: bytes) -> bool:
     """Whether ``region`` (whole blocks at a block boundary, LF line ends) holds only comment
     lines and blank lines: it then dispatches nothing and sets no field."""
@@ -378,6 +398,13 @@ class SSEFramer:
                 "the stream could not be framed earlier; no further input is read",
                 byte_offset=self.bytes_fed,
             )
+        if self._bom_done and not self._buf and not self._cr_mode and type(data) is bytes:
+            run = _one_event(data, self._count, self._base, self._last_id, self._retry,
+                             self._max)
+            if run is not None:  # a live read's usual shape, taken in one step
+                self._count += 1
+                self._base += len(data)
+                return [run]
         out: list[SSEMessage | PayloadRun] = []
         if not data:
             return out

@@ -253,6 +253,26 @@ def test_framer_matches_the_whatwg_reference(data: bytes, cuts: list[int]) -> No
     assert data.endswith(rest.data)
 
 
+ALL_RECORDED = sorted(FIXTURES.rglob("*.sse")) + sorted(CORPUS.glob("*/*.sse"))
+
+
+def event_reads(data: bytes) -> list[bytes]:
+    """``data`` cut after every blank line (any line end): one event per read, as a live
+    stream arrives."""
+    cuts = [m.end() for m in re.finditer(rb"(\r\n|\r|\n)(\r\n|\r|\n)", data)]
+    return split_at(data, cuts)
+
+
+@pytest.mark.parametrize("path", ALL_RECORDED, ids=lambda p: p.name)
+def test_one_event_per_read_gives_what_the_whole_stream_gives(path: Path) -> None:
+    """The framer takes a read of exactly one block in one step; every recording read that
+    way frames, and parses, as when fed whole."""
+    data = path.read_bytes()
+    reads = event_reads(data)
+    assert frame(reads) == frame([data])
+    assert feed_all(reads) == feed_all([data])
+
+
 block_shapes = st.sampled_from([
     b"data: {}\n\n",
     b"event: response.x\ndata: {}\n\n",
