@@ -106,22 +106,61 @@ def _line_end_in(pieces: list[bytes], cr: bool, data: bytes, stop: int, lines: i
 
 
 def _one_event(data: bytes, index: int, offset: int, event_id: str, retry: int | None,
-               cap: int) -> PayloadRun | None:
-    """``data`` as a run of one event when it is exactly one LF block of a ``data: `` line,
-    or of an ``event: `` line and a ``data: `` line (what a live stream sends per read),
-    else ``None``; the split paths give the same run, in more steps."""
-    if data.startswith(b"data: "):
-        end = data.find(b"\n")
-        if end == len(data) - 2 and data[-1] == _LF and end - 6 <= cap and (
-                data.find(b"\r") < 0):
-            return PayloadRun([data[6:end]], index, offset, event_id, retry)
-    elif data.startswith(b"event: "):
-        second = data.find(b"\n") + 1
-        end = data.find(b"\n", second)
-        if end == len(data) - 2 and data[-1] == _LF and data.startswith(b"data: ", second) and (
-                end - second - 6 <= cap and data.find(b"\r") < 0):
-            return PayloadRun([data[second + 6 : end]], index, offset, event_id, retry,
-                              [_name_of(data[: second - 1])], 9, [second - 1])
+               cap: int, crlf: bool) -> PayloadRun | None:
+    """``data`` as a run of one event when it is exactly one block of a ``data:`` line, or of
+    an ``event: `` line and a ``data:`` line (what a live stream sends per read), with LF line
+    ends (CRLF when ``crlf``: the stream uses them) and no other line end inside; else
+    ``None``. The split paths give the same run, in more steps."""
+    if not crlf:  # the usual shapes first, in as few steps as can be
+        if data.startswith(b"data: "):
+            end = data.find(b"\n")
+            if end == len(data) - 2 and data[-1] == _LF and end - 6 <= cap and (
+                    data.find(b"\r") < 0):
+                return PayloadRun([data[6:end]], index, offset, event_id, retry)
+            return None
+        if data.startswith(b"event: "):
+            second = data.find(b"\n") + 1
+            end = data.find(b"\n", second)
+            if end == len(data) - 2 and data[-1] == _LF and data.startswith(
+                    b"data: ", second) and end - second - 6 <= cap and data.find(b"\r") < 0:
+                return PayloadRun([data[second + 6 : end]], index, offset, event_id, retry,
+                                  [_name_of(data[: second - 1])], 9, [second - 1])
+            return None
+    return _one_other_event(data, index, offset, event_id, retry, cap, crlf)
+
+
+def _one_other_event(data: bytes, index: int, offset: int, event_id: str, retry: int | None,
+                     cap: int, crlf: bool) -> PayloadRun | None:
+    """``_one_event`` for CRLF line ends and for ``data:`` without its space (S01, S04)."""
+    if not (data.startswith(b"data:") or data.startswith(b"event: ")):
+        return None
+    size = len(data)
+    eol = 2 if crlf else 1
+    lf = data.find(b"\n")
+    end = size - 2 * eol  # where the payload ends
+    if data[-1:] != b"\n" or (data.count(b"\r") != 2 + data.startswith(b"event: ")
+                               or not data.endswith(b"\r\n\r\n") if crlf
+                               else data.find(b"\r") >= 0):
+        return None
+    if data.startswith(b"data:"):
+        if lf != end + eol - 1:
+            return None
+        skip = 6 if data[5] == _SPACE and end > 5 else 5
+        if end - skip > cap:
+            return None
+        return PayloadRun([data[skip:end]], index, offset, event_id, retry, None,
+                          skip + 2 * eol)
+    if data.startswith(b"event: "):
+        second = lf + 1  # where the data line starts
+        if not data.startswith(b"data:", second) or data.find(b"\n", second) != end + eol - 1 or (
+                crlf and data[lf - 1] != _CR):
+            return None
+        skip = 6 if data[second + 5] == _SPACE and end > second + 5 else 5
+        if end - second - skip > cap:
+            return None
+        head = data[: lf + 1 - eol]
+        return PayloadRun([data[second + skip : end]], index, offset, event_id, retry,
+                          [_name_of(head)], skip + 3 * eol, [len(head)])
     return None
 
 
@@ -398,9 +437,9 @@ class SSEFramer:
                 "the stream could not be framed earlier; no further input is read",
                 byte_offset=self.bytes_fed,
             )
-        if self._bom_done and not self._buf and not self._cr_mode and type(data) is bytes:
+        if self._bom_done and not self._buf and not self._skip_lf and type(data) is bytes:
             run = _one_event(data, self._count, self._base, self._last_id, self._retry,
-                             self._max)
+                             self._max, self._cr_mode)
             if run is not None:  # a live read's usual shape, taken in one step
                 self._count += 1
                 self._base += len(data)
