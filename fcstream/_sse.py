@@ -132,7 +132,7 @@ def _one_event(data: bytes, index: int, offset: int, event_id: str, retry: int |
 def _one_other_event(data: bytes, index: int, offset: int, event_id: str, retry: int | None,
                      cap: int, crlf: bool) -> PayloadRun | None:
     """``_one_event`` for CRLF line ends and for ``data:`` without its space (S01, S04)."""
-    if not (data.startswith(b"data:") or data.startswith(b"event: ")):
+    if not data.startswith((b"data:", b"event: ")):
         return None
     size = len(data)
     eol = 2 if crlf else 1
