@@ -91,7 +91,7 @@ class StreamParser:
     non-JSON data on an SSE event other than ``message`` (sse-starlette's ``event: ping`` with a
     timestamp) pass through as ``OtherEvent`` without deciding. ``strict`` chooses between
     raising and reporting bad input (see the module docstring). ``max_event_bytes`` caps one
-    SSE event.
+    SSE event's data (and any line at that plus 6 bytes).
     """
 
     def __init__(

@@ -49,6 +49,8 @@ keep-alives between runs of plain events take a few."""
 _REREAD_MAX: Final = 64 * 1024
 """Open blocks up to this size are read again with the read that completes them (one run per
 read); a bigger one is completed in the buffer, so its megabytes are not copied twice."""
+_PREFIX: Final = 6
+"""``data: ``: a line may be this much longer than ``max_event_bytes`` (an event's data)."""
 _NEAR: Final = 4
 """``PayloadRun.offset_of`` counts this many first (last) blocks from the run's start (end)
 before it sums every block once."""
@@ -122,7 +124,8 @@ def _one_event(data: bytes, index: int, offset: int, event_id: str, retry: int |
             second = data.find(b"\n") + 1
             end = data.find(b"\n", second)
             if end == len(data) - 2 and data[-1] == _LF and data.startswith(
-                    b"data: ", second) and end - second - 6 <= cap and data.find(b"\r") < 0:
+                    b"data: ", second) and end - second - 6 <= cap and (
+                    second <= cap + _PREFIX and data.find(b"\r") < 0):
                 return PayloadRun([data[second + 6 : end]], index, offset, event_id, retry,
                                   [_name_of(data[: second - 1])], 9, [second - 1])
             return None
@@ -156,7 +159,7 @@ def _one_other_event(data: bytes, index: int, offset: int, event_id: str, retry:
                 crlf and data[lf - 1] != _CR):
             return None
         skip = 6 if data[second + 5] == _SPACE and end > second + 5 else 5
-        if end - second - skip > cap:
+        if end - second - skip > cap or lf > cap + _PREFIX:
             return None
         head = data[: lf + 1 - eol]
         return PayloadRun([data[second + skip : end]], index, offset, event_id, retry,
@@ -346,9 +349,11 @@ class SSEFramer:
     """Turns chunks of an event stream into :class:`SSEMessage` objects.
 
     ``feed()`` accepts any bytes-like chunk, empty ones included, and returns the messages it
-    completed. ``finish()`` ends input and returns what was left unterminated. A chunk that
-    pushes one event over ``max_event_bytes`` raises :class:`StreamFormatError`; the framer
-    then refuses further input (the stream cannot be re-synchronised reliably).
+    completed. ``finish()`` ends input and returns what was left unterminated. An event whose
+    data is longer than ``max_event_bytes``, or a line longer than that plus 6 bytes (a
+    ``data: `` prefix), raises :class:`StreamFormatError` whatever the chunking, as soon as
+    the bytes prove it; the framer then refuses further input (the stream cannot be
+    re-synchronised reliably).
     """
 
     __slots__ = (
@@ -539,7 +544,7 @@ class SSEFramer:
                 break
             retries -= 1
             odd = data[used:pos]
-            if self._cr_mode or not _only_comments(odd):
+            if self._cr_mode or pos - used > self._max or not _only_comments(odd):
                 self._general(odd, out)
             else:  # keep-alive comments and blank lines: nothing to apply, nothing to read
                 self._base += pos - used
@@ -565,7 +570,7 @@ class SSEFramer:
         if (buf[value_at] if value_at < len(buf) else head[0]) == _SPACE:
             value_at += 1
         size = len(buf) + len(head)
-        if size - 1 - value_at > self._max:  # the payload and its LF, as the line loop counts
+        if size - 2 - value_at > self._max:
             return False  # the line loop raises for the oversized event
         buf += head
         offset = self._base + self._block_start
@@ -675,7 +680,7 @@ class SSEFramer:
         third = data.find(b"\n", second)  # the second line's LF
         if third == size - 2 and data[-1] == _LF and field == b"event: " and (
                 not data_first and not self._cr_mode and data.startswith(b"data: ", second)
-                and third - second - 6 <= self._max):
+                and third - second - 6 <= self._max and second <= self._max + _PREFIX):
             # one LF event: a live read's shape, taken in as few steps as can be
             head = data[: second - 1]
             out.append(PayloadRun([data[second + 6 : third]], self._count, self._base,
@@ -694,7 +699,7 @@ class SSEFramer:
         skip = len(prefix)
         around = skip + 3 * ends
         if third + 2 * ends == size and not data_first:  # one block: a live read
-            if third - second - skip > self._max or (crlf and (
+            if third - second - skip > self._max or second > self._max + _PREFIX or (crlf and (
                     data.count(b"\r") != 3 or data.count(b"\n") != 3)):
                 return 0  # the general loop raises for the oversized event (or reads CRs)
             head = data[: second - 1 - crlf]
@@ -754,8 +759,9 @@ class SSEFramer:
             return 0
         if crlf and _line_end_in(heads + payloads, True, data, used, 3 * count):
             return 0  # a lone CR in the run: the general loop reads it
-        if used > self._max and max(map(len, payloads)) > self._max:
-            return 0
+        if used > self._max and (max(map(len, payloads)) > self._max
+                                 or max(map(len, heads)) > self._max + _PREFIX):
+            return 0  # the general loop raises for the oversized event or line
         out.append(PayloadRun(payloads, self._count, self._base, self._last_id, self._retry,
                               names, around, list(map(len, heads)), ids, used))
         if ids:
@@ -853,6 +859,7 @@ class SSEFramer:
         end = len(buf)
         find = buf.find
         search = _EOL.search if self._cr_mode else None
+        line_cap = self._max + _PREFIX
         while True:
             if search is None:
                 eol = find(b"\n", scan)
@@ -872,6 +879,8 @@ class SSEFramer:
                         nxt += 1
             if eol == pos:
                 self._dispatch(out, nxt)
+            elif eol - pos > line_cap:
+                self._too_big(pos)
             elif buf[pos] != _COLON:
                 self._field(pos, eol)
             elif self._block_start == pos:
@@ -881,8 +890,8 @@ class SSEFramer:
             pos = scan = nxt
         self._pos = pos
         self._scan = end
-        if end - pos > self._max - self._block_bytes:
-            self._too_big(pos)
+        if end - pos > line_cap - (self._block_bytes if buf.startswith(b"data:", pos) else 0):
+            self._too_big(pos)  # the line, or the event's data, is already over the cap
 
     def _field(self, start: int, stop: int) -> None:
         buf = self._buf
@@ -897,7 +906,7 @@ class SSEFramer:
                 value = bytes(buf[value_at:stop])
             self._parts.append(value)
             self._block_bytes += len(value) + 1
-            if self._block_bytes > self._max:
+            if self._block_bytes > self._max + 1:  # the data and one LF per line
                 self._too_big(start)
             return
         colon = buf.find(b":", start, stop)
@@ -913,6 +922,8 @@ class SSEFramer:
         if name == b"data":  # "data" with no colon: an empty data line
             self._parts.append(raw)
             self._block_bytes += 1
+            if self._block_bytes > self._max + 1:
+                self._too_big(start)
         elif name == b"event":
             self._event = raw.decode("utf-8", "replace")
         elif name == b"id":

@@ -337,6 +337,44 @@ def test_the_parsers_framer_lends_big_payloads_by_the_rules(
     assert [(m.event, bytes(m.data), m.id, m.retry) for m in messages] == whatwg(data)
 
 
+def capped(chunks: list[bytes], cap: int) -> tuple[list[SSEMessage], bool]:
+    """The messages a framer with ``max_event_bytes=cap`` delivers for ``chunks``, and whether
+    it raised (then what it had completed in that read counts as delivered too)."""
+    framer = SSEFramer(max_event_bytes=cap)
+    out: list[SSEMessage] = []
+    try:
+        for chunk in chunks:
+            out.extend(framer.feed(chunk))
+    except FcstreamError as exc:
+        return out + list(exc.events), True
+    return out, False
+
+
+capped_blocks = st.sampled_from([
+    b"data: " + b"x" * 30 + b"\n\n",
+    b"data:" + b"y" * 31 + b"\n\n",
+    b"event: e\ndata: " + b"z" * 29 + b"\n\n",
+    b"data: " + b"a" * 14 + b"\ndata: " + b"b" * 15 + b"\n\n",  # 30 bytes of data, joined
+    b": " + b"c" * 34 + b"\n\n",  # a long comment
+    b"event: " + b"n" * 30 + b"\ndata: {}\n\n",  # a long event line
+    b"id: " + b"i" * 33 + b"\ndata: {}\n\n",
+    b"data: {}\n\n",
+])
+
+
+@given(blocks=st.lists(capped_blocks, min_size=1, max_size=6), cap=st.integers(26, 40),
+       eol=st.sampled_from([b"\n", b"\r\n"]), cuts=cut_lists)
+def test_the_event_cap_does_not_depend_on_the_chunking(blocks: list[bytes], cap: int,
+                                                       eol: bytes, cuts: list[int]) -> None:
+    """An event's data over ``max_event_bytes``, or a line over the cap plus a ``data: ``
+    prefix, raises however the bytes arrive; anything under it passes however they arrive."""
+    data = b"".join(blocks).replace(b"\n", eol)
+    whole = capped([data], cap)
+    assert capped(byte_by_byte(data), cap) == whole
+    assert capped(split_at(data, [c % (len(data) + 1) for c in cuts]), cap) == whole
+    assert capped(event_reads(data), cap) == whole
+
+
 odd_line_ends = st.sampled_from([
     b"data: x\n\n",  # an LF-only block in a CRLF stream
     b"data: a\rb\r\n\r\n",  # a lone CR inside a line: a line end
