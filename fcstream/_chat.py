@@ -353,19 +353,14 @@ class ChatAccumulator(Accumulator):
                     guess = template.follower
                     kind, c, key = template.tag
                     if kind is _ARGUMENTS:
-                        if template is open_template:  # the call of the last such delta
-                            if text:
-                                open_args.append(text)
-                                if len(open_args) > _COMPACT_AT:
-                                    open_args.compact()
-                                out.append(ArgumentsDelta(i, c, open_index, text))
-                            continue
-                        live = states[c]
-                        call = live.last if key is None else live.by_index.get(key)
-                        if call is not None and call.started and not call.ended:
-                            open_template = template  # until another path runs, it stays open
-                            open_args = call.args
-                            open_index = call.index
+                        if template is not open_template:  # not the last such delta's call
+                            live = states[c]
+                            call = live.last if key is None else live.by_index.get(key)
+                            if call is not None and call.started and not call.ended:
+                                open_template = template  # open until another path runs
+                                open_args = call.args
+                                open_index = call.index
+                        if template is open_template:
                             if text:
                                 open_args.append(text)
                                 if len(open_args) > _COMPACT_AT:

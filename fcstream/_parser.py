@@ -176,14 +176,8 @@ class StreamParser:
                             self._raise_first_error(out, start)
                         self._run(out)
                         return out
-                if acc is not None:  # _apply_run, inlined: once per network read
-                    start = len(out)
-                    before = acc.problems
-                    applied = acc.handle_run(run, out, self.strict)
-                    if applied < len(run.payloads):
-                        self._pending.appendleft(run.rest(applied))
-                    if acc.problems != before:
-                        self._raise_first_error(out, start)
+                if acc is not None:
+                    self._apply_run(acc, run, out)
                     return out
             self._pending.extend(items)
         self._run(out)

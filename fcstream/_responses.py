@@ -172,24 +172,17 @@ class ResponsesAccumulator(Accumulator):
                                 out.append(TextDelta(index + k, 0, piece))
                             continue
                         key = event.output_index
-                        if key is not None and key == open_key:  # the call of the last delta
+                        if key != open_key:  # not the call of the last delta
+                            call = by_output.get(key) if key is not None else None
+                            if (call is not None and call.started and not call.ended
+                                    and not call.final):
+                                call.deltas = True
+                                open_key = key  # open until another path runs
+                                open_args = call.args
+                                open_index = call.index
+                        if key is not None and key == open_key:
                             if seq is not None:
                                 last = seq
-                            if piece:
-                                open_args.append(piece)
-                                if len(open_args) > _COMPACT_AT:
-                                    open_args.compact()
-                                out.append(ArgumentsDelta(index + k, 0, open_index, piece))
-                            continue
-                        call = by_output.get(key) if key is not None else None
-                        if (call is not None and call.started and not call.ended
-                                and not call.final):
-                            if seq is not None:
-                                last = seq
-                            call.deltas = True
-                            open_key = key  # until another path runs, it stays open
-                            open_args = call.args
-                            open_index = call.index
                             if piece:
                                 open_args.append(piece)
                                 if len(open_args) > _COMPACT_AT:
