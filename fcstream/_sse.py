@@ -172,9 +172,15 @@ def _only_comments(region: bytes) -> bool:
     lines and blank lines: it then dispatches nothing and sets no field."""
     if region[0] != _COLON:
         return False  # a field first (a blank line first is rare: the line loop takes it)
-    if region.find(b"\n") == len(region) - 2:
+    at = region.find(b"\n") + 1
+    if at == len(region) - 1:
         return True  # one keep-alive comment: the usual case
-    return all(not line or line[0] == _COLON for line in region.split(b"\n"))
+    while at < len(region):  # line by line, up to the first field (never split whole)
+        end = region.find(b"\n", at)
+        if end < 0 or (region[at] != _COLON and end != at):  # a field line
+            return False
+        at = end + 1
+    return True
 
 
 def _plain_blocks(pieces: list[bytes], skip: int) -> int:
@@ -520,13 +526,17 @@ class SSEFramer:
             self._parts = []
             self._event = ""
         retries = _FAST_RETRIES
+        fields = False  # the last odd blocks set fields (``retry:``, ``id:``, ``event:``...)
         while True:
+            count = self._count
             if data.startswith(b"data:"):  # plain blocks, or the field line after the data
                 used = self._split_plain(data, out) or self._split_named(data, out, True)
             else:
                 used = self._split_named(data, out)
             if used == len(data):
                 return
+            if fields and self._count - count < 2:
+                retries = 0  # odd blocks as often as plain ones: the line loop reads the rest
             rest = data[used:]
             if not self._cr_mode and self._stash(rest):
                 return  # the usual rest of a read: the start of the next block, kept as is
@@ -544,7 +554,8 @@ class SSEFramer:
                 break
             retries -= 1
             odd = data[used:pos]
-            if self._cr_mode or pos - used > self._max or not _only_comments(odd):
+            fields = self._cr_mode or pos - used > self._max or not _only_comments(odd)
+            if fields:
                 self._general(odd, out)
             else:  # keep-alive comments and blank lines: nothing to apply, nothing to read
                 self._base += pos - used
