@@ -176,6 +176,10 @@ class ResponsesAccumulator(Accumulator):
                             call = by_output.get(key) if key is not None else None
                             if (call is not None and call.started and not call.ended
                                     and not call.final):
+                                if not piece:  # nothing sent: the call has no deltas yet
+                                    if seq is not None:
+                                        last = seq
+                                    continue
                                 call.deltas = True
                                 open_key = key  # open until another path runs
                                 open_args = call.args

@@ -1065,6 +1065,19 @@ def test_a_delta_after_done_in_the_same_read_is_reported() -> None:
     assert calls[0].arguments == '{"a":1}'
 
 
+@pytest.mark.parametrize("pieces", [[""], ["", ""], ["", '{"a":1}'], ['{"a":', "", "1}"]])
+def test_empty_deltas_are_not_text_the_done_could_differ_from(pieces: list[str]) -> None:
+    """An empty delta adds nothing and does not count as streamed text: a ``.done`` after
+    only empty ones is the text (R03), not a difference to report; in one read or many."""
+    payloads = [CREATED, added(0, fc("fc_1", "call_1", "f")),
+                *(delta(0, piece) for piece in pieces), args_done(0, '{"a":1}')]
+    blocks = [f"event: {p['type']}\ndata: {json.dumps(p)}\n\n".encode() for p in payloads]
+    for reads in ([b"".join(blocks)], blocks):
+        events, calls = feed_all(reads)
+        assert errors(events) == []
+        assert calls[0].arguments == '{"a":1}'
+
+
 def test_big_closing_texts_equal_to_the_call_are_not_decoded_again() -> None:
     """Memory, measured (tracemalloc is exact, unlike time): an item or final output that
     repeats a 400 KB call costs about the copy of its payload, not a decoded second copy."""
