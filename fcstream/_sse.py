@@ -128,7 +128,8 @@ def _one_event(data: bytes, index: int, offset: int, event_id: str, retry: int |
                     second <= cap + _PREFIX and data.find(b"\r") < 0):
                 return PayloadRun([data[second + 6 : end]], index, offset, event_id, retry,
                                   [_name_of(data[: second - 1])], 9, [second - 1])
-            return None
+            if data.startswith(b"data: ", second) or not data.startswith(b"data:", second):
+                return None
     return _one_other_event(data, index, offset, event_id, retry, cap, crlf)
 
 
