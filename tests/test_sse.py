@@ -455,7 +455,7 @@ def lend(chunks: Sequence[bytes], **kwargs: int) -> tuple[list[SSEMessage], Unte
 @pytest.mark.parametrize("head", [b"", b"event: big\n", b"id: 3\n", b": note\n"])
 @pytest.mark.parametrize("read", [4096, 65_537])
 @pytest.mark.parametrize("space", [b" ", b""])
-def test_the_lending_framer_hands_a_big_payload_its_own_buffer(
+def test_a_big_payload_is_lent_as_the_framers_own_buffer(
     head: bytes, read: int, space: bytes
 ) -> None:
     """``feed_items`` (the parser's way in) gives a big event completed in the buffer that
@@ -490,7 +490,7 @@ def test_a_lent_payload_may_start_in_the_read_that_completes_it(
 
 
 @pytest.mark.parametrize("eol", [b"\r\n", b"\n"], ids=["CRLF", "LF"])
-def test_the_lending_framer_keeps_the_plain_path_for_other_big_blocks(eol: bytes) -> None:
+def test_a_big_block_of_another_shape_is_copied_by_the_line_loop(eol: bytes) -> None:
     """Two data lines, or CRLF line ends: the line loop reads the block (a copy)."""
     big = (b"data: " + b"y" * 100_000 + eol) * 2 + eol
     reads = [big[i : i + 4096] for i in range(0, len(big), 4096)]
@@ -500,7 +500,7 @@ def test_the_lending_framer_keeps_the_plain_path_for_other_big_blocks(eol: bytes
 
 
 @pytest.mark.parametrize("cap", [149_999, 150_000])
-def test_the_lending_framer_caps_an_event_as_the_line_loop_does(cap: int) -> None:
+def test_a_lent_payload_is_capped_as_the_line_loop_caps_it(cap: int) -> None:
     """The cap counts the event's data: 150,000 bytes are one over a cap of 149,999 and fit
     one of 150,000, lent or not."""
     big = b"event: e\ndata: " + b"z" * 150_000 + b"\n\n"
@@ -537,17 +537,18 @@ def test_an_odd_block_after_plain_events_ends_their_run_there(between: bytes) ->
     messages, rest = frame([data])
     expected = frame(byte_by_byte(data))
     assert (messages, rest) == expected
-    assert [m.data for m in messages] == [m[1] for m in whatwg_events(data)]
+    assert [m.data for m in messages] == datas_by_the_rules(data)
 
 
-def whatwg_events(data: bytes) -> list[tuple[str, bytes]]:
-    """Plain blocks and the few odd ones above, read as the rules say (LF only)."""
+def datas_by_the_rules(data: bytes) -> list[bytes]:
+    """The data of each event in ``data``, read as the rules say, for the blocks above (LF
+    only, no ``data`` field without a colon)."""
     out = []
     for block in data.split(b"\n\n"):
         lines = [line[5:].removeprefix(b" ") for line in block.split(b"\n")
                  if line.startswith(b"data:")]
         if lines:
-            out.append(("message", b"\n".join(lines)))
+            out.append(b"\n".join(lines))
     return out
 
 
