@@ -624,13 +624,6 @@ class SSEFramer:
         no payload the split cut out holds an LF (or, for CRLF, a CR), so every line end up
         to the last plain event is one the split cut at."""
         end = data.find(b"\n")
-        if end == len(data) - 2 and data[-1] == _LF and not self._cr_mode and data.startswith(
-                b"data: ") and end - 6 <= self._max:  # one LF event: a live read's shape
-            out.append(PayloadRun([data[6:end]], self._count, self._base, self._last_id,
-                                  self._retry))
-            self._count += 1
-            self._base += end + 2
-            return end + 2
         prefix = _data_prefix(data, 0)
         if prefix is None:
             return 0
@@ -690,16 +683,6 @@ class SSEFramer:
         else:
             return 0
         third = data.find(b"\n", second)  # the second line's LF
-        if third == size - 2 and data[-1] == _LF and field == b"event: " and (
-                not data_first and not self._cr_mode and data.startswith(b"data: ", second)
-                and third - second - 6 <= self._max and second <= self._max + _PREFIX):
-            # one LF event: a live read's shape, taken in as few steps as can be
-            head = data[: second - 1]
-            out.append(PayloadRun([data[second + 6 : third]], self._count, self._base,
-                                  self._last_id, self._retry, [_name_of(head)], 9, [second - 1]))
-            self._count += 1
-            self._base += size
-            return size
         eol = self._eol
         crlf = len(eol) - 1
         ends = 1 + crlf  # the size of a line end
