@@ -172,14 +172,12 @@ class ResponsesAccumulator(Accumulator):
                                 out.append(TextDelta(index + k, 0, piece))
                             continue
                         key = event.output_index
-                        if key != open_key:  # not the call of the last delta
+                        if key != open_key and piece:  # not the call of the last delta
+                            # (an empty one first: the full path, which does not mark the
+                            # call as streamed)
                             call = by_output.get(key) if key is not None else None
                             if (call is not None and call.started and not call.ended
                                     and not call.final):
-                                if not piece:  # nothing sent: the call has no deltas yet
-                                    if seq is not None:
-                                        last = seq
-                                    continue
                                 call.deltas = True
                                 open_key = key  # open until another path runs
                                 open_args = call.args
