@@ -540,14 +540,14 @@ class ChatAccumulator(Accumulator):
     ) -> None:
         """StreamStarted from the first chunk that has an id or model (C14: Azure's first
         chunk has empty ones), or without them at the first chunk with choices."""
-        meta: wire.FirstChunk | wire.ChunkMeta
+        meta: wire.FirstChunk | wire.ChunkIds
         if type(chunk) is wire.FirstChunk:
             meta = chunk  # read with the chunk (the run's path)
         else:
             try:
-                meta = _surrogates.view(wire.META, msg.data)
+                meta = _surrogates.view(wire.IDS, msg.data)
             except (msgspec.DecodeError, UnicodeDecodeError):
-                meta = wire.ChunkMeta()  # a field of an odd type: metadata is optional
+                meta = wire.ChunkIds()  # a field of an odd type: metadata is optional
         if meta.id or meta.model or chunk.choices:
             self.started(out, msg.index, meta.id or None, meta.model or None)
 

@@ -149,9 +149,16 @@ class ErrorBody(msgspec.Struct, gc=False):
     code: str | int | None = None
 
 
-class ChunkMeta(msgspec.Struct, gc=False):
+class ChunkIds(msgspec.Struct, gc=False):
+    """``id`` and ``model`` alone, read as ``FirstChunk`` reads them: a field the read skips
+    (``object`` with a bad byte) must not make a stream's metadata depend on which path read
+    its first chunk."""
+
     id: str | None = None
     model: str | None = None
+
+
+class ChunkMeta(ChunkIds, gc=False):
     object: str | None = None
 
 
@@ -164,5 +171,6 @@ FIRST_CHUNK: Final = msgspec.json.Decoder(FirstChunk)
 LOOSE_CHUNK: Final = msgspec.json.Decoder(LooseChatChunk)
 ERROR_BODY: Final = msgspec.json.Decoder(ErrorBody)
 META: Final = msgspec.json.Decoder(ChunkMeta)
+IDS: Final = msgspec.json.Decoder(ChunkIds)
 GROQ_EXTRA: Final = msgspec.json.Decoder(GroqExtra)
 ANY: Final = msgspec.json.Decoder()

@@ -660,6 +660,27 @@ def test_stream_metadata_read_with_the_first_chunk(
     assert events == framed + one_by_one.finish()
 
 
+@pytest.mark.parametrize("line_end", [b"\n", b"\r\n"])
+def test_a_bad_byte_in_a_field_not_read_leaves_the_metadata_alone(line_end: bytes) -> None:
+    """msgspec skips a field it does not read without looking inside it: an ``object`` with
+    a byte that is not UTF-8 must not hide the id and model on one way in and not on
+    another (found by fuzzing: a whole CRLF stream read them in a second pass that also read
+    ``object``, a live read did not)."""
+    first = json.dumps({**chunk(fragment(index=0, id="a", name="f", arguments="{}")),
+                        "object": "chat.completion.chunk"}).encode()
+    first = first.replace(b"chat.completion", b"chat\xeb.completion")
+    data = sse(first, chunk(finish="tool_calls"), b"[DONE]").replace(b"\n", line_end)
+    events, _ = run(data)
+    [start] = [e for e in events if isinstance(e, StreamStarted)]
+    assert (start.response_id, start.model) == ("chatcmpl-1", "m")
+    for reads in (byte_by_byte(data), [data[:40], data[40:]]):
+        parser = StreamParser()
+        assert [e for r in reads for e in parser.feed(r)] + parser.finish() == events
+    one_by_one = StreamParser()
+    framed = [e for m in SSEFramer().feed(data) for e in one_by_one.feed_event(m.event, m.data)]
+    assert framed + one_by_one.finish() == events
+
+
 # -- correlation, cut reasons and odd payloads seen in provider streams ------------------------
 
 
