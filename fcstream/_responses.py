@@ -274,11 +274,15 @@ class ResponsesAccumulator(Accumulator):
         try:
             event = decoder.decode(data)
         except msgspec.ValidationError as exc:
-            event = self._second_chance(msg, name, exc, out)
+            event = self._without_item_id(decoder, data, name)
+            if event is None:
+                event = self._second_chance(msg, name, exc, out)
             if event is None:
                 return
         except _UNDECODABLE as exc:
             event = rescue(decoder, data)  # a lone surrogate escape is JSON
+            if event is None:
+                event = self._without_item_id(decoder, data, name)
             if event is None:
                 if name == "error":  # `event: error` with the provider's error as plain text
                     self._provider_error(msg, excerpt(data), None, "error", out)
@@ -302,6 +306,23 @@ class ResponsesAccumulator(Accumulator):
         if not probed:
             self._check_sequence(msg, event.sequence_number, out)
         _HANDLERS[name](self, msg, name, event, out)
+
+    def _without_item_id(
+        self, decoder: msgspec.json.Decoder[Any], data: bytes, name: str
+    ) -> wire.IndexedDelta | None:
+        """A delta that failed only in ``item_id``, read as the hot loop reads deltas (it
+        never reads that id): text, or a piece for the call its ``output_index`` names. The
+        same payload then means the same on every path; anything else stays a bad payload."""
+        if decoder is not wire.DELTA:
+            return None
+        try:
+            event = wire.INDEXED_DELTA.decode(data)
+        except _UNDECODABLE:
+            return None
+        if _HANDLERS[name] is ResponsesAccumulator._on_text or (
+                event.output_index is not None and event.output_index in self._by_output):
+            return event
+        return None
 
     def _second_chance(
         self, msg: SSEMessage, name: str, exc: msgspec.ValidationError, out: list[Event]

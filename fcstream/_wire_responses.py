@@ -24,8 +24,10 @@ from ._surrogates import view
 __all__ = [
     "ANY",
     "DECODERS",
+    "DELTA",
     "HOT",
     "HOT_TEXT",
+    "INDEXED_DELTA",
     "ITEM_EVENT",
     "PROBE",
     "START",
@@ -33,6 +35,7 @@ __all__ = [
     "Delta",
     "ErrorPayload",
     "HotDelta",
+    "IndexedDelta",
     "Item",
     "ItemEvent",
     "Probe",
@@ -108,6 +111,18 @@ class Delta(msgspec.Struct, gc=False):
     item_id: str | None = None
     output_index: int | None = None
     sequence_number: int | None = None
+
+
+class IndexedDelta(msgspec.Struct, gc=False):
+    """A ``*.delta`` read without its ``item_id``, as the hot loop reads one: a delta whose
+    ``item_id`` has an odd type or bad bytes still reaches its call by ``output_index`` (or
+    is text, which no id routes), whichever path reads it."""
+
+    type: str = ""
+    delta: str = ""
+    output_index: int | None = None
+    sequence_number: int | None = None
+    item_id = None  # a class attribute, not a field: the payload's item_id is skipped unread
 
 
 class HotDelta(msgspec.Struct, gc=False, tag_field="type"):
@@ -260,7 +275,7 @@ class Progress(msgspec.Struct, gc=False):
 START: Final = msgspec.json.Decoder(StartEvent)
 _RESPONSE: Final = msgspec.json.Decoder(ResponseEvent)
 ITEM_EVENT: Final = msgspec.json.Decoder(ItemEvent)
-_DELTA: Final = msgspec.json.Decoder(Delta)
+DELTA: Final = msgspec.json.Decoder(Delta)
 HOT_TEXT: Final = msgspec.json.Decoder(HotText).decode
 HOT: Final[dict[str, Any]] = {
     "response.output_text.delta": HOT_TEXT,
@@ -286,6 +301,7 @@ FALLBACKS: Final[dict[str, msgspec.json.Decoder[Any]]] = {
 """Second-chance decoders for events that must not be lost to an unexpected field type."""
 PROBE: Final = msgspec.json.Decoder(Probe)
 ANY: Final = msgspec.json.Decoder()
+INDEXED_DELTA: Final = msgspec.json.Decoder(IndexedDelta)
 
 DECODERS: Final[dict[str, msgspec.json.Decoder[Any]]] = {
     "response.created": START,
@@ -296,14 +312,14 @@ DECODERS: Final[dict[str, msgspec.json.Decoder[Any]]] = {
     "response.failed": _RESPONSE,
     "response.output_item.added": ITEM_EVENT,
     "response.output_item.done": ITEM_EVENT,
-    "response.function_call_arguments.delta": _DELTA,
+    "response.function_call_arguments.delta": DELTA,
     "response.function_call_arguments.done": _ARGS_DONE,
-    "response.custom_tool_call_input.delta": _DELTA,
+    "response.custom_tool_call_input.delta": DELTA,
     "response.custom_tool_call_input.done": _ARGS_DONE,
-    "response.output_text.delta": _DELTA,
-    "response.refusal.delta": _DELTA,
-    "response.reasoning_summary_text.delta": _DELTA,
-    "response.reasoning_text.delta": _DELTA,
+    "response.output_text.delta": DELTA,
+    "response.refusal.delta": DELTA,
+    "response.reasoning_summary_text.delta": DELTA,
+    "response.reasoning_text.delta": DELTA,
     "error": _ERROR,
 }
 """Event types fcstream interprets, by ``type``. Anything else is hosted-tool progress (by

@@ -788,6 +788,9 @@ HOT_SHAPES = [  # (SSE event name, payload without sequence_number)
     (_ARGS, {"type": _ARGS, "item_id": "fc_1", "delta": "z"}),  # found by item id only
     (_ARGS, {"type": _ARGS, "output_index": 1, "delta": "w"}),  # a call never announced
     (_ARGS, {"type": _ARGS, "output_index": 0, "delta": ["odd"]}),
+    (_ARGS, {"type": _ARGS, "output_index": 0, "item_id": 7, "delta": "v"}),  # an odd id
+    (_ARGS, {"type": _ARGS, "output_index": 1, "item_id": 7, "delta": "u"}),  # ... unknown call
+    (_TEXT, {"type": _TEXT, "item_id": ["m"], "delta": "e"}),
     (_ARGS, {"type": _ARGS, "output_index": 0, "delta": "", "obfuscation": "q"}),
     ("response.in_progress", {"type": "response.in_progress", "response": {"id": "r"}}),
     ("response.in_progress", {"response": {"id": "r"}}),
@@ -839,6 +842,21 @@ def test_the_hot_loop_gives_what_the_full_path_gives(picks: list[tuple[int, str]
     data = b"".join(blocks)
     events, _ = parse(data)
     assert normalize(events) == normalize(event_by_event(data))
+
+
+def test_a_bad_byte_in_a_deltas_item_id_reads_the_same_on_every_path() -> None:
+    """The hot loop never reads ``item_id`` (msgspec skips it unseen); the full path reads
+    the same delta without it when that is all that fails, so a piece is not kept on one
+    path and lost on the other (found by fuzzing mutated recordings)."""
+    bad = json.dumps({**delta(0, "{}"), "sequence_number": 2}).encode().replace(
+        b'"fc_1"', b'"fc_\xeb"')
+    data = (sse({**CREATED, "sequence_number": 0},
+                {**added(0, fc("fc_1", "call_1", "f")), "sequence_number": 1})
+            + b"event: " + _ARGS.encode() + b"\ndata: " + bad + b"\n\n" + sse(completed()))
+    events, parser = parse(data)
+    assert normalize(events) == normalize(event_by_event(data))
+    assert [c.arguments for c in parser.calls] == ["{}"]
+    assert [e for e in events if isinstance(e, ErrorEvent)] == []
 
 
 # -- odd shapes in events fcstream must not lose ---------------------------------------------
