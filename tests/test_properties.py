@@ -17,6 +17,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
@@ -26,6 +27,7 @@ from fcstream import (
     CallDone,
     CallIncomplete,
     CallStarted,
+    ErrorEvent,
     Event,
     FcstreamError,
     SSEFramer,
@@ -144,6 +146,15 @@ def run_strict(chunks: list[bytes], api: Any = "auto", **kwargs: Any) -> list[Ev
     return events
 
 
+def replaced(events: list[Event], call: ToolCall) -> bool:
+    """Whether a Responses ``.done`` or finished item reported that its text differs from
+    the call's deltas: the call then carries that text, which deltas already sent cannot
+    match (a lost delta, say)."""
+    return call.api == "responses" and any(
+        isinstance(e, ErrorEvent) and "differs" in e.error.message
+        and getattr(e.error, "index", None) in (None, call.index) for e in events)
+
+
 def check_invariants(events: list[Event], calls: list[ToolCall]) -> None:
     """What any finished stream's events must satisfy, whatever the input."""
     assert len([e for e in events if isinstance(e, StreamDone)]) == 1
@@ -163,7 +174,8 @@ def check_invariants(events: list[Event], calls: list[ToolCall]) -> None:
         assert len(started) == (0 if call.name is None else 1)
         deltas = [e for e in events if isinstance(e, ArgumentsDelta) and (e.choice, e.index) == key]
         if started:
-            assert "".join(d.delta for d in deltas) == call.arguments
+            if not replaced(events, call):
+                assert "".join(d.delta for d in deltas) == call.arguments
             assert started[0].event_index <= ends[0].event_index
             position = events.index(ends[0])
             assert all(events.index(d) < position for d in deltas)
@@ -597,6 +609,86 @@ def test_mutated_recordings_give_events_or_typed_errors(
         check_invariants(events, calls)
 
 
+RESPONSES_SEEDS = [p.read_bytes() for p in sorted((FIXTURES / "quirks").glob("responses-*.sse"))]
+READ_KEYS = ("index", "id", "name", "arguments", "content", "finish_reason", "tool_calls",
+             "object", "model", "output_index", "item_id", "call_id", "sequence_number", "type",
+             "delta", "status", "item", "usage", "error")
+ODD_VALUES = st.sampled_from([None, 0, 1, -1, 2.5, "", "x", [], {}, {"a": 1}, [1], True])
+json_edits = st.lists(
+    st.tuples(st.integers(0, 1 << 16), st.sampled_from(READ_KEYS), st.booleans(), ODD_VALUES),
+    min_size=1, max_size=4,
+)
+
+
+def edit_payloads(data: bytes, edits: list[tuple[int, str, bool, Any]]) -> bytes:
+    """Each edit picks a JSON payload and a key fcstream reads anywhere in it, then drops
+    the key or gives it an odd value; the blocks are written back LF-framed."""
+    blocks = [b for b in data.replace(b"\r\n", b"\n").split(b"\n\n") if b.strip()]
+    for pick, key, drop, value in edits:
+        at = pick % len(blocks)
+        head, sep, payload = blocks[at].rpartition(b"data:")
+        try:
+            obj = json.loads(payload)
+        except ValueError:
+            continue
+        spots: list[dict[str, Any]] = []
+        todo = [obj]
+        while todo:
+            node = todo.pop()
+            if isinstance(node, dict):
+                if key in node:
+                    spots.append(node)
+                todo.extend(node.values())
+            elif isinstance(node, list):
+                todo.extend(node)
+        if not spots:
+            continue
+        spot = spots[pick % len(spots)]
+        if drop:
+            del spot[key]
+        else:
+            spot[key] = value
+        blocks[at] = head + sep + b" " + json.dumps(obj).encode()
+    return b"".join(block + b"\n\n" for block in blocks)
+
+
+def without_offsets(events: list[Event]) -> list[Any]:
+    """Events as the full path one message at a time can give them: it knows no byte
+    offsets (-1) and sees no framer leftover."""
+    out: list[Any] = []
+    for event in events:
+        if isinstance(event, ErrorEvent):
+            error = event.error
+            out.append((type(error), error.message, getattr(error, "event_index", None),
+                        getattr(error, "excerpt", None)))
+        elif isinstance(event, StreamDone):
+            out.append(msgspec.structs.replace(event, leftover=b""))
+        else:
+            out.append(event)
+    return out
+
+
+@settings(max_examples=600, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.sampled_from(FUZZ_SEEDS) | st.sampled_from(RESPONSES_SEEDS), edits=json_edits,
+       cuts=cut_lists)
+def test_payloads_with_odd_fields_read_the_same_however_they_arrive(
+    seed: bytes, edits: list[tuple[int, str, bool, Any]], cuts: list[int]
+) -> None:
+    """A field fcstream reads, dropped or given an odd type, means the same whether its
+    payload comes in a run (the hot loops), one event per read, cut anywhere, or as a framed
+    message through ``feed_event`` (the full path). Two bugs this found: a first chunk's
+    metadata and a Responses delta's odd ``item_id`` each read differently on two paths."""
+    data = edit_payloads(seed, edits)
+    whole = run_lenient([data])
+    check_invariants(*whole)
+    assert run_lenient(split_at(data, cuts)) == whole
+    assert run_lenient([b + b"\n\n" for b in data.split(b"\n\n")[:-1]]) == whole
+    parser = StreamParser(strict=False)
+    framed = [e for m in SSEFramer().feed(data) for e in parser.feed_event(m.event, m.data)]
+    assert without_offsets(framed + parser.finish()) == without_offsets(whole[0])
+    assert parser.calls == whole[1]
+
+
 framings = st.sampled_from([
     lambda d: d,
     lambda d: d.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"),
@@ -683,3 +775,4 @@ def test_every_prefix_then_finish(path: Path) -> None:
 def test_every_prefix_of_generated_streams(data: bytes) -> None:
     step = max(1, len(data) // 150)
     check_prefixes(data, list(range(0, len(data) + 1, step)))
+
