@@ -27,6 +27,17 @@ def _numbered(data: bytes) -> bytes:
     return _BLOCK.sub(lambda _: b"id: %d\n" % next(number), data)
 
 
+_PAYLOAD_END = re.compile(rb"(?m)^(data: ?\{.*)\}$")  # a JSON payload's last brace
+
+
+def _padded(data: bytes) -> bytes:
+    """OpenAI's ``obfuscation`` padding (on by default since August 2025) on every JSON
+    payload: letters and digits, a different length each time, as the live API sends them."""
+    number = count(1)
+    return _PAYLOAD_END.sub(
+        lambda m: m[1] + b',"obfuscation":"%s"}' % (b"Xy7"[: 1 + next(number) % 3] * 3), data)
+
+
 SHAPES: dict[str, tuple[Callable[[bytes], bytes], tuple[Api, ...]]] = {
     "as recorded (LF, `data: `)": (lambda d: d, ("chat", "responses")),
     "CRLF line ends (S01)": (
@@ -36,6 +47,7 @@ SHAPES: dict[str, tuple[Callable[[bytes], bytes], tuple[Api, ...]]] = {
     "`event: message` on every event (S03)": (
         lambda d: _BLOCK.sub(b"event: message\n", d), ("chat",)),
     "`id: N` on every event (S03)": (_numbered, ("chat",)),
+    "OpenAI's `obfuscation` padding on every chunk": (_padded, ("chat",)),
     "a `: keep-alive` comment before every event (S02, worst case)": (
         lambda d: d.replace(b"\n\n", b"\n\n: keep-alive\n"), ("chat", "responses")),
 }

@@ -55,7 +55,7 @@ from ._open_call import OpenCall
 from ._sse import PayloadRun, SSEMessage, Unterminated
 from ._template import ERRORS as template_errors
 from ._template import STRING as template_string
-from ._template import Template, make
+from ._template import Template, make, varies
 
 __all__ = ["ChatAccumulator"]
 
@@ -483,7 +483,7 @@ class ChatAccumulator(Accumulator):
         is the field's text there, so the template's first match is checked by its full
         decode (``Template.confirm``). After ``_BUILDS`` builds, a stream goes on learning only
         while its templates are read ``_PAYOFF`` times per build, and after ``_MISSES`` only if
-        one was ever read."""
+        one was ever read; a payload with padding that changes every time ends learning."""
         self._template_hits += hits
         if kind is None:
             return
@@ -502,19 +502,25 @@ class ChatAccumulator(Accumulator):
         if (self._template_builds >= _BUILDS and self._template_hits < (
                 _PAYOFF * self._template_builds)) or (
                 self._template_misses >= _MISSES and not self._template_hits):
-            self._learning = False
-            # templates that never matched (servers that change an id on every payload)
-            # would only cost every later payload a scan
-            templates[:] = [t for t in templates if t.matched]
+            self._stop_learning()
             return
         self._template_builds += 1
         template = make(data, _KEYS[kind], _DECODE_CHUNK, _READERS[kind], tag, text)
-        if template is None:  # the key twice (logprobs repeat "content"): so will the next
-            seen[tag] = _UNFIT
+        if template is None:
+            if varies(data):  # padding made anew on every payload: no template pays off
+                self._stop_learning()
+            else:  # the key twice (logprobs repeat "content"): so will the next
+                seen[tag] = _UNFIT
             return
         seen[tag] = _MADE
         templates[:] = [t for t in templates if t.tag != tag][: _TEMPLATES - 1]
         templates.insert(0, template)
+
+    def _stop_learning(self) -> None:
+        self._learning = False
+        # templates that never matched (servers that change an id on every payload) would
+        # only cost every later payload a scan
+        self._templates[:] = [t for t in self._templates if t.matched]
 
     def _apply(
         self, msg: SSEMessage, chunk: wire.ChatChunk | wire.LooseChatChunk, out: list[Event]
