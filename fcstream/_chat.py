@@ -55,7 +55,7 @@ from ._open_call import OpenCall
 from ._sse import PayloadRun, SSEMessage, Unterminated
 from ._template import ERRORS as template_errors
 from ._template import STRING as template_string
-from ._template import Template, make, varies
+from ._template import Template, make
 
 __all__ = ["ChatAccumulator"]
 
@@ -128,9 +128,7 @@ _SHAPES: Final = 256
 """Shapes (field, choice, call index) remembered before any template is made for them."""
 _SEEN: Final = "seen"
 _MADE: Final = "made"
-_UNFIT: Final = "unfit"
-"""What a stream knows of a shape: one payload seen, a template made, or no template possible
-(its key repeats, so ``make`` gives none)."""
+"""What a stream knows of a shape: one payload seen, or a template made."""
 _KEYS: Final = {
     _CONTENT: b'"content":',
     "reasoning_content": b'"reasoning_content":',
@@ -483,7 +481,9 @@ class ChatAccumulator(Accumulator):
         is the field's text there, so the template's first match is checked by its full
         decode (``Template.confirm``). After ``_BUILDS`` builds, a stream goes on learning only
         while its templates are read ``_PAYOFF`` times per build, and after ``_MISSES`` only if
-        one was ever read; a payload with padding that changes every time ends learning."""
+        one was ever read. A payload ``make`` gives no template for ends learning: padding
+        new on every payload, or a key twice (logprobs), come back in the stream's next ones,
+        and a stream that learns pays for it on every payload it reads in full."""
         self._template_hits += hits
         if kind is None:
             return
@@ -493,8 +493,6 @@ class ChatAccumulator(Accumulator):
         if state is None:  # one payload of a shape is no run yet: wait for a second
             if len(seen) < _SHAPES:
                 seen[tag] = _SEEN
-            return
-        if state is _UNFIT:
             return
         if state is _MADE and not self._template_hits:
             self._template_misses += 1  # this shape's template missed its next payload
@@ -506,11 +504,8 @@ class ChatAccumulator(Accumulator):
             return
         self._template_builds += 1
         template = make(data, _KEYS[kind], _DECODE_CHUNK, _READERS[kind], tag, text)
-        if template is None:
-            if varies(data):  # padding made anew on every payload: no template pays off
-                self._stop_learning()
-            else:  # the key twice (logprobs repeat "content"): so will the next
-                seen[tag] = _UNFIT
+        if template is None:  # padding made anew on every payload, or the key twice (logprobs
+            self._stop_learning()  # repeat "content"): so will the stream's next payloads
             return
         seen[tag] = _MADE
         templates[:] = [t for t in templates if t.tag != tag][: _TEMPLATES - 1]

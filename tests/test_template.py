@@ -221,14 +221,20 @@ def test_streams_whose_bytes_always_change_stop_building_templates() -> None:
     assert builds == 2  # two templates missed their next payload and none ever matched
 
 
-def test_a_shape_whose_key_repeats_is_tried_once() -> None:
-    """Log probabilities repeat ``"content":``: no template can be made for such payloads, and
-    the stream does not try again for every one of them."""
+def test_a_shape_whose_key_repeats_ends_learning() -> None:
+    """Log probabilities repeat ``"content":``: no template can be made for such payloads, nor
+    for the stream's next ones, so the stream stops learning (which costs every payload read
+    in full) after one try."""
     logprobs = b',"logprobs":{"content":[]}'
     payloads = [FIRST] + [text_chunk(b"w%d" % i, logprobs) for i in range(50)]
     events, _, builds = parse(sse(payloads), templates=True)
     assert texts(events) == [f"w{i}" for i in range(50)]
     assert builds == 1
+    parser = StreamParser("chat")
+    parser.feed(sse(payloads))
+    acc = parser._acc
+    assert isinstance(acc, ChatAccumulator)
+    assert not acc._learning
 
 
 def test_a_stream_whose_templates_were_read_keeps_learning_after_a_miss() -> None:
