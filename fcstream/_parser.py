@@ -41,13 +41,16 @@ ApiChoice = Literal["auto", "chat", "responses"]
 class _Probe(msgspec.Struct, gc=False):
     type: str | None = None
     choices: msgspec.Raw = msgspec.Raw()
+    sequence_number: msgspec.Raw = msgspec.Raw()
 
 
 _PROBE: Final = msgspec.json.Decoder(_Probe)
 
 KEEPALIVES: Final = frozenset({"ping", "keepalive", "keep-alive", "keep_alive", "heartbeat"})
 """Payload types (or SSE event names) of keep-alives: they say nothing about the API (the
-Codex backend's ``{"type":"keepalive"}`` may come before ``response.created``)."""
+Codex backend's ``{"type":"keepalive"}`` may come before ``response.created``), unless one
+carries a ``sequence_number``: the Responses API numbers every event, keep-alives included,
+and its accumulator must see that number to check the next one's, as with ``api="responses"``."""
 
 
 class _ErrorDetail(msgspec.Struct, gc=False):
@@ -87,9 +90,10 @@ class StreamParser:
     """Rebuilds tool calls from a Chat Completions or Responses event stream.
 
     ``api="auto"`` decides from the first payload that says something: a ``response.*`` type or
-    SSE event name means Responses, anything else chat. Keep-alives (``KEEPALIVES``) and
-    non-JSON data on an SSE event other than ``message`` (sse-starlette's ``event: ping`` with a
-    timestamp) pass through as ``OtherEvent`` without deciding. ``strict`` chooses between
+    SSE event name means Responses, anything else chat. Keep-alives (``KEEPALIVES``; numbered
+    ones mean Responses) and non-JSON data on an SSE event other than ``message``
+    (sse-starlette's ``event: ping`` with a timestamp) pass through as ``OtherEvent`` without
+    deciding. ``strict`` chooses between
     raising and reporting bad input (see the module docstring). ``max_event_bytes`` caps one
     SSE event's data (and any line at that plus 6 bytes).
     """
@@ -323,6 +327,9 @@ class StreamParser:
         if (probe is None and event not in ("message", "error")) or (
             probe is not None and not len(probe.choices) and name.lower() in KEEPALIVES
         ):
+            if probe is not None and len(probe.sequence_number) and (
+                    bytes(probe.sequence_number) != b"null"):
+                return self._decided(ResponsesAccumulator())  # numbered: see KEEPALIVES
             out.append(OtherEvent(msg.index, name, bytes(data)))
             return None
         return self._decided(ChatAccumulator())

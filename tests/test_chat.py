@@ -975,6 +975,21 @@ def test_a_keepalive_first_gives_the_same_events_as_the_api_given() -> None:
     assert run(data)[0] == run(data, api="responses")[0]
 
 
+def test_a_numbered_keepalive_first_is_checked_as_the_api_given_would() -> None:
+    """The Responses API numbers keep-alives too: ``auto`` decides on the first numbered one,
+    so a number that steps back is reported as it is with ``api="responses"`` (found by
+    fuzzing: ``auto`` passed the first keep-alives on unnumbered)."""
+    numbered = b'event: keepalive\ndata: {"type":"keepalive","sequence_number":0}\n\n'
+    data = numbered + numbered + RESPONSES_CALL
+    events, parser = run(data, strict=False)
+    assert parser.api == "responses"
+    assert events == run(data, api="responses", strict=False)[0]
+    [error] = [e.error for e in events if isinstance(e, ErrorEvent)]
+    assert "step backwards" in error.message
+    unnumbered = b'event: keepalive\ndata: {"type":"keepalive","sequence_number":null}\n\n'
+    assert run(unnumbered + TWO_CALLS)[1].api == "chat"  # null says nothing
+
+
 # -- lone surrogate escapes -----------------------------------------------------------------------
 
 
