@@ -868,7 +868,7 @@ class ChatAccumulator(Accumulator):
             state.open.clear()
         self.provider_error(out, msg.index, ProviderError(
             message, api="chat", code=code, type=kind, event_index=msg.index,
-            raw=bytes(msg.data)))
+            byte_offset=msg.offset, raw=bytes(msg.data)))
 
     def _other(self, msg: SSEMessage, out: list[Event]) -> None:
         """A payload that is not a chunk (keep-alives, vendor events): passed through, typed by

@@ -213,10 +213,12 @@ class ProviderError(FcstreamError):
     """The provider reported an error: an error object in a chat stream, a Responses ``error``,
     ``response.failed`` or ``response.incomplete`` event, or a JSON error body instead of a stream.
 
-    ``raw`` keeps the payload's bytes exactly as received.
+    ``raw`` keeps the payload's bytes exactly as received; ``byte_offset`` is where its SSE
+    event starts in the stream (0 for a JSON error body, -1 when not known: ``feed_event``, an
+    HTTP response checked before any stream).
     """
 
-    _fields = ("api", "code", "type", "event_index", "raw")
+    _fields = ("api", "code", "type", "event_index", "byte_offset", "raw")
 
     def __init__(
         self,
@@ -226,6 +228,7 @@ class ProviderError(FcstreamError):
         code: str | None = None,
         type: str | None = None,
         event_index: int = -1,
+        byte_offset: int = -1,
         raw: bytes = b"",
     ) -> None:
         super().__init__(message)
@@ -233,6 +236,7 @@ class ProviderError(FcstreamError):
         self.code = code
         self.type = type
         self.event_index = event_index
+        self.byte_offset = byte_offset
         self.raw = raw
 
     def __str__(self) -> str:

@@ -79,10 +79,11 @@ def _json_error_body(data: bytes) -> ProviderError | None:
         return None
     detail = body.error
     if isinstance(detail, str):
-        return ProviderError(detail, api=None, raw=bytes(data))
+        return ProviderError(detail, api=None, byte_offset=0, raw=bytes(data))
     code = None if detail.code is None else str(detail.code)
     return ProviderError(
-        detail.message or excerpt(data), api=None, code=code, type=detail.type, raw=bytes(data)
+        detail.message or excerpt(data), api=None, code=code, type=detail.type, byte_offset=0,
+        raw=bytes(data)
     )
 
 

@@ -500,6 +500,7 @@ class ResponsesAccumulator(Accumulator):
             code=None if code is None else str(code),
             type=kind,
             event_index=msg.index,
+            byte_offset=msg.offset,
             raw=bytes(msg.data),
         )
         self.provider_error(out, msg.index, error, reason)

@@ -367,7 +367,7 @@ def without_offsets(events: list[Event]) -> list[Event]:
     """Errors from feed_event carry byte_offset -1: the only allowed difference."""
     out: list[Event] = []
     for event in events:
-        if isinstance(event, ErrorEvent) and isinstance(event.error, PayloadError):
+        if isinstance(event, ErrorEvent) and isinstance(event.error, PayloadError | ProviderError):
             error = copy.copy(event.error)
             error.byte_offset = -1
             event = ErrorEvent(event_index=event.event_index, error=error)
@@ -424,6 +424,20 @@ def test_feed_event_matches_feed_on_every_fixture(path: Path) -> None:
         other.feed_event(message.event, message.data)
     other.finish()
     assert other.calls == parser.calls
+
+
+@pytest.mark.parametrize("name", ["chat-C20-error-object", "responses-R07-error-then-failed",
+                                  "chat-C20-error-top-level-then-done"])
+def test_a_provider_error_names_where_its_event_starts(name: str) -> None:
+    data = quirk(name)
+    starts = {m.index: m.offset for m in SSEFramer().feed(data)}
+    events, _ = run(data, strict=False)
+    errors = [e.error for e in events
+              if isinstance(e, ErrorEvent) and isinstance(e.error, ProviderError)]
+    assert errors
+    for error in errors:
+        assert error.byte_offset == starts[error.event_index] > 0
+        assert data[error.byte_offset :].startswith((b"data:", b"event:"))
 
 
 def test_feed_event_takes_str_and_defaults_the_event_type() -> None:
