@@ -31,7 +31,7 @@ _PAYLOAD_END = re.compile(rb"(?m)^(data: ?\{.*)\}$")  # a JSON payload's last br
 
 
 def _padded(data: bytes) -> bytes:
-    """OpenAI's ``obfuscation`` padding (on by default since August 2025) on every JSON
+    """OpenAI's ``obfuscation`` padding (sent by default) on every JSON
     payload: letters and digits, a different length each time, as the live API sends them."""
     number = count(1)
     return _PAYLOAD_END.sub(

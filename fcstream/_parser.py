@@ -94,9 +94,9 @@ class StreamParser:
     SSE event name means Responses, anything else chat. Keep-alives (``KEEPALIVES``; numbered
     ones mean Responses) and non-JSON data on an SSE event other than ``message``
     (sse-starlette's ``event: ping`` with a timestamp) pass through as ``OtherEvent`` without
-    deciding. ``strict`` chooses between
-    raising and reporting bad input (see the module docstring). ``max_event_bytes`` caps one
-    SSE event's data (and any line at that plus 6 bytes).
+    deciding. ``strict`` chooses between raising and reporting bad input (see the module
+    docstring). ``max_event_bytes`` caps one SSE event's data (and any line at that plus 6
+    bytes).
     """
 
     def __init__(
