@@ -17,7 +17,7 @@ import msgspec
 from . import _surrogates
 from ._errors import ArgumentsError, excerpt
 
-__all__ = ["ArgumentBuffer", "ToolCall"]
+__all__ = ["NO_ARGS", "ArgumentBuffer", "ToolCall"]
 
 T = TypeVar("T")
 
@@ -155,6 +155,10 @@ class ArgumentBuffer(list[str]):
     def size(self) -> int:
         """Characters so far (joins first)."""
         return len(self.text())
+
+
+NO_ARGS: Final = ArgumentBuffer()
+"""An empty buffer for hot loops to hold before a delta found its call: never written to."""
 
 
 class ToolCall(msgspec.Struct, frozen=True, kw_only=True):

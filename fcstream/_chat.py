@@ -37,7 +37,7 @@ import msgspec
 from . import _surrogates
 from . import _wire_chat as wire
 from ._accumulator import Accumulator
-from ._call import ArgumentBuffer
+from ._call import NO_ARGS, ArgumentBuffer
 from ._errors import ProviderError, excerpt
 from ._events import (
     ArgumentsDelta,
@@ -98,8 +98,6 @@ it. The finish reason itself is always reported as sent."""
 _DONE: Final = b"[DONE]"
 _ABSENT: Final = wire.ABSENT
 _COMPACT_AT: Final = ArgumentBuffer.COMPACT_AT
-_NO_ARGS: Final = ArgumentBuffer()
-"""``handle_run``'s open buffer before a delta found its call (never written to)."""
 _DECODE_CHUNK: Final = wire.CHUNK.decode
 _DECODE_FIRST: Final = wire.FIRST_CHUNK.decode
 
@@ -315,7 +313,7 @@ class ChatAccumulator(Accumulator):
         previous: Template | None = None  # the template the previous payload matched
         guess: Template | None = None  # the one that followed it last time
         open_template: Template | None = None  # the template of the last argument delta
-        open_args = _NO_ARGS  # and its call's buffer and index
+        open_args = NO_ARGS  # and its call's buffer and index
         open_index = 0
         missed = 0  # payloads not read through a template (the rest are template hits)
         reported = 0  # hits already added to _template_hits

@@ -32,6 +32,7 @@ from ._errors import PayloadError, ProviderError, StreamFormatError, UsageError,
 from ._events import ErrorEvent, Event, OtherEvent
 from ._responses import ResponsesAccumulator
 from ._sse import DEFAULT_MAX_EVENT_BYTES, PayloadRun, SSEFramer, SSEMessage
+from ._wire_responses import raw_value_present
 
 __all__ = ["StreamParser"]
 
@@ -328,8 +329,7 @@ class StreamParser:
         if (probe is None and event not in ("message", "error")) or (
             probe is not None and not len(probe.choices) and name.lower() in KEEPALIVES
         ):
-            if probe is not None and len(probe.sequence_number) and (
-                    bytes(probe.sequence_number) != b"null"):
+            if probe is not None and raw_value_present(probe.sequence_number):
                 return self._decided(ResponsesAccumulator())  # numbered: see KEEPALIVES
             out.append(OtherEvent(msg.index, name, bytes(data)))
             return None

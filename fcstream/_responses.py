@@ -42,7 +42,7 @@ import msgspec
 
 from . import _wire_responses as wire
 from ._accumulator import Accumulator
-from ._call import ArgumentBuffer, CallType, ToolCall
+from ._call import NO_ARGS, ArgumentBuffer, CallType, ToolCall
 from ._errors import ProviderError, excerpt
 from ._events import (
     ArgumentsDelta,
@@ -75,8 +75,6 @@ _COMPARE_RAW_AT: Final = 16 * 1024
 """Closing events' texts from this size on are first compared, as raw JSON, with what the
 deltas built (``ArgumentBuffer.equals_json``); smaller ones are simply decoded."""
 _ENCODE: Final = msgspec.json.Encoder()
-_NO_ARGS: Final = ArgumentBuffer()
-"""``handle_run``'s open buffer before a delta found its call (never written: no key matches)."""
 
 _REASONING: Final[dict[str, str]] = {
     "response.reasoning_summary_text.delta": "summary",
@@ -150,7 +148,7 @@ class ResponsesAccumulator(Accumulator):
         payloads = run.payloads
         last = self._seq  # kept in a local; written back before anything else reads it
         open_key: int | None = None  # output_index of the call the last delta went to
-        open_args = _NO_ARGS
+        open_args = NO_ARGS  # no key matches it: never written
         open_index = 0
         for k in range(len(payloads)):  # indexing: cheaper than unpacking zipped tuples
             data = payloads[k]
