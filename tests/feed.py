@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -13,6 +14,7 @@ from fcstream import (
     ErrorEvent,
     Event,
     PayloadError,
+    ProviderError,
     SSEFramer,
     StreamParser,
     ToolCall,
@@ -144,3 +146,15 @@ def strict_loses_nothing(
     assert events == kept
     assert parser.calls == lenient_calls
     return lenient_events, parser.calls
+
+
+def without_offsets(events: list[Event]) -> list[Event]:
+    """Errors from feed_event carry byte_offset -1: the only allowed difference."""
+    out: list[Event] = []
+    for event in events:
+        if isinstance(event, ErrorEvent) and isinstance(event.error, PayloadError | ProviderError):
+            error = copy.copy(event.error)
+            error.byte_offset = -1
+            event = ErrorEvent(event_index=event.event_index, error=error)
+        out.append(event)
+    return out

@@ -3,7 +3,6 @@ entry points (iter_events, aiter_events, iter_calls, collect) over the shapes a 
 
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -41,7 +40,7 @@ from fcstream import (
 from fixtures.generate import chat_stream, synthetic_calls
 
 from .conftest import CORPUS, FIXTURES
-from .feed import byte_by_byte, normalize
+from .feed import byte_by_byte, normalize, without_offsets
 
 QUIRKS = FIXTURES / "quirks"
 
@@ -361,18 +360,6 @@ def by_feed_event(data: bytes, **kwargs: Any) -> list[Event]:
         events += parser.feed_event(message.event, message.data)
     events += parser.finish()
     return events
-
-
-def without_offsets(events: list[Event]) -> list[Event]:
-    """Errors from feed_event carry byte_offset -1: the only allowed difference."""
-    out: list[Event] = []
-    for event in events:
-        if isinstance(event, ErrorEvent) and isinstance(event.error, PayloadError | ProviderError):
-            error = copy.copy(event.error)
-            error.byte_offset = -1
-            event = ErrorEvent(event_index=event.event_index, error=error)
-        out.append(event)
-    return out
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import msgspec
 import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
@@ -39,7 +38,7 @@ from fcstream import (
 from fcstream._sse import PayloadRun, Unterminated
 
 from .conftest import CORPUS, FIXTURES
-from .feed import byte_by_byte, feed_all, split_at
+from .feed import byte_by_byte, feed_all, split_at, without_offsets
 
 QUIRK_FILES = sorted(
     p for p in (FIXTURES / "quirks").glob("*.sse") if p.name.startswith(("chat-", "sse-"))
@@ -657,22 +656,6 @@ def edit_payloads(data: bytes, edits: list[tuple[int, str, bool, Any]]) -> bytes
             spot[key] = value
         blocks[at] = head + sep + b" " + json.dumps(obj).encode()
     return b"".join(block + b"\n\n" for block in blocks)
-
-
-def without_offsets(events: list[Event]) -> list[Any]:
-    """Events as the full path one message at a time can give them: it knows no byte
-    offsets (-1) and sees no framer leftover."""
-    out: list[Any] = []
-    for event in events:
-        if isinstance(event, ErrorEvent):
-            error = event.error
-            out.append((type(error), error.message, getattr(error, "event_index", None),
-                        getattr(error, "excerpt", None)))
-        elif isinstance(event, StreamDone):
-            out.append(msgspec.structs.replace(event, leftover=b""))
-        else:
-            out.append(event)
-    return out
 
 
 @settings(max_examples=600, suppress_health_check=[HealthCheck.too_slow])
