@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,8 @@ from fcstream import (
     StreamParser,
     ToolCall,
 )
+
+BOM = b"\xef\xbb\xbf"
 
 
 def normalize(events: Iterable[Event]) -> list[Event]:
@@ -157,4 +160,34 @@ def without_offsets(events: list[Event]) -> list[Event]:
             error.byte_offset = -1
             event = ErrorEvent(event_index=event.event_index, error=error)
         out.append(event)
+    return out
+
+
+def whatwg(data: bytes) -> list[tuple[str, bytes, str, int | None]]:
+    """The WHATWG event stream interpretation, as plainly as it reads (dispatched events only)."""
+    if data.startswith(BOM):
+        data = data[3:]
+    lines = re.split(rb"\r\n|\r|\n", data)[:-1]  # the piece after the last line end is dropped
+    out: list[tuple[str, bytes, str, int | None]] = []
+    event, buffer, last_id, retry = b"", b"", "", None
+    for line in lines:
+        if not line:
+            if buffer:
+                kind = event.decode("utf-8", "replace") or "message"
+                out.append((kind, buffer[:-1], last_id, retry))
+            event, buffer = b"", b""
+            continue
+        if line.startswith(b":"):
+            continue
+        name, colon, value = line.partition(b":")
+        if colon and value.startswith(b" "):
+            value = value[1:]
+        if name == b"event":
+            event = value
+        elif name == b"data":
+            buffer += value + b"\n"
+        elif name == b"id" and b"\0" not in value:
+            last_id = value.decode("utf-8", "replace")
+        elif name == b"retry" and value and all(48 <= b <= 57 for b in value):
+            retry = int(value)
     return out

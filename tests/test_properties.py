@@ -38,7 +38,7 @@ from fcstream import (
 from fcstream._sse import PayloadRun, Unterminated
 
 from .conftest import CORPUS, FIXTURES
-from .feed import byte_by_byte, feed_all, split_at, without_offsets
+from .feed import BOM, byte_by_byte, feed_all, split_at, whatwg, without_offsets
 
 QUIRK_FILES = sorted(
     p for p in (FIXTURES / "quirks").glob("*.sse") if p.name.startswith(("chat-", "sse-"))
@@ -59,7 +59,6 @@ SMALL_CORPUS = [
     }
 ]
 FUZZ_SEEDS = [p.read_bytes() for p in QUIRK_FILES] + [p.read_bytes() for p in SMALL_CORPUS]
-BOM = b"\xef\xbb\xbf"
 
 
 def test_the_small_corpus_is_there() -> None:
@@ -76,36 +75,6 @@ def frame(chunks: list[bytes]) -> tuple[list[SSEMessage], Unterminated]:
     for chunk in chunks:
         out.extend(framer.feed(chunk))
     return out, framer.finish()
-
-
-def whatwg(data: bytes) -> list[tuple[str, bytes, str, int | None]]:
-    """The WHATWG event stream interpretation, as plainly as it reads (dispatched events only)."""
-    if data.startswith(BOM):
-        data = data[3:]
-    lines = re.split(rb"\r\n|\r|\n", data)[:-1]  # the piece after the last line end is dropped
-    out: list[tuple[str, bytes, str, int | None]] = []
-    event, buffer, last_id, retry = b"", b"", "", None
-    for line in lines:
-        if not line:
-            if buffer:
-                kind = event.decode("utf-8", "replace") or "message"
-                out.append((kind, buffer[:-1], last_id, retry))
-            event, buffer = b"", b""
-            continue
-        if line.startswith(b":"):
-            continue
-        name, colon, value = line.partition(b":")
-        if colon and value.startswith(b" "):
-            value = value[1:]
-        if name == b"event":
-            event = value
-        elif name == b"data":
-            buffer += value + b"\n"
-        elif name == b"id" and b"\0" not in value:
-            last_id = value.decode("utf-8", "replace")
-        elif name == b"retry" and value and all(48 <= b <= 57 for b in value):
-            retry = int(value)
-    return out
 
 
 def chunkings(data: bytes, cuts: list[int]) -> list[list[bytes]]:

@@ -10,7 +10,7 @@ import pytest
 from fcstream import SSEFramer, SSEMessage, StreamFormatError
 from fcstream._sse import PayloadRun, Unterminated
 
-from .feed import byte_by_byte, split_at
+from .feed import byte_by_byte, split_at, whatwg
 
 BOM = b"\xef\xbb\xbf"
 
@@ -537,19 +537,7 @@ def test_an_odd_block_after_plain_events_ends_their_run_there(between: bytes) ->
     messages, rest = frame([data])
     expected = frame(byte_by_byte(data))
     assert (messages, rest) == expected
-    assert [m.data for m in messages] == datas_by_the_rules(data)
-
-
-def datas_by_the_rules(data: bytes) -> list[bytes]:
-    """The data of each event in ``data``, read as the rules say, for the blocks above (LF
-    only, no ``data`` field without a colon)."""
-    out = []
-    for block in data.split(b"\n\n"):
-        lines = [line[5:].removeprefix(b" ") for line in block.split(b"\n")
-                 if line.startswith(b"data:")]
-        if lines:
-            out.append(b"\n".join(lines))
-    return out
+    assert [m.data for m in messages] == [d for _, d, _, _ in whatwg(data)]
 
 
 @pytest.mark.parametrize(("step", "eol"), [(1, b"\n"), (3, b"\n"), (1, b"\r\n"), (3, b"\r")])
