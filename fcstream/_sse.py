@@ -41,6 +41,9 @@ _EOL: Final = re.compile(rb"[\r\n]")
 _CR: Final = 0x0D
 _LF: Final = 0x0A
 _COLON: Final = 0x3A
+_NUL: Final = 0x00
+"""Byte values: ``_LF in data`` is a plain byte search, where ``b"\n" in data`` first tries
+``data`` as an int and raises and clears a ``TypeError`` inside CPython."""
 _SPACE: Final = 0x20
 _FAST_RETRIES: Final = 8
 """How many times one read goes back to the split after a block it could not take. Each retry
@@ -90,7 +93,7 @@ def _field_prefix(heads: list[bytes], datas: list[bytes], field: bytes, prefix: 
     bare = len(prefix) == 5  # ``data:`` with no space: a line with one ends the run
     for k, (head, line) in enumerate(zip(heads, datas, strict=True)):
         if not (head.startswith(field) and line.startswith(prefix)) or (
-                bare and line.startswith(b"data: ")) or (field == b"id: " and b"\0" in head):
+                bare and line.startswith(b"data: ")) or (field == b"id: " and _NUL in head):
             return k
     return len(heads)
 
@@ -103,7 +106,7 @@ def _line_end_in(pieces: list[bytes], cr: bool, data: bytes, stop: int, lines: i
     holds one), so the check never copies more than ``_JOIN_MAX`` bytes."""
     if stop <= _JOIN_MAX:
         joined = b"".join(pieces)
-        return b"\n" in joined or (cr and b"\r" in joined)
+        return _LF in joined or (cr and _CR in joined)
     return data.count(b"\n", 0, stop) != lines or (cr and data.count(b"\r", 0, stop) != lines)
 
 
@@ -699,7 +702,7 @@ class SSEFramer:
                 return 0  # the general loop raises for the oversized event (or reads CRs)
             head = data[: second - 1 - crlf]
             if field == b"id: ":
-                if b"\0" in head:
+                if _NUL in head:
                     return 0
                 names, ids = None, [head[4:].decode("utf-8", "replace")]
             else:
@@ -730,7 +733,7 @@ class SSEFramer:
             heads = list(map(_BEFORE_CR, heads))
         if field == b"id: ":
             fits = all(map(bytes.startswith, heads, repeat(field))) and (
-                b"\0" not in b"".join(heads))
+                _NUL not in b"".join(heads))
         else:
             cached = list(map(_NAMES.get, heads))  # only valid heads are cached
             fits = None not in cached
@@ -922,7 +925,7 @@ class SSEFramer:
         elif name == b"event":
             self._event = raw.decode("utf-8", "replace")
         elif name == b"id":
-            if b"\x00" not in raw:
+            if _NUL not in raw:
                 self._last_id = raw.decode("utf-8", "replace")
         elif name == b"retry" and raw.isdigit():  # bytes.isdigit: ASCII only, False for b""
             self._retry = int(raw)
