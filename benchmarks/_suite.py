@@ -96,8 +96,13 @@ def versions() -> dict[str, str]:
 
     import fcstream
 
+    from fcstream import _native
+
     package = Path(fcstream.__file__).parent
-    out = {"fcstream": f"{fcstream.__version__} ({package}{_git_state(package.parent)})"}
+    out = {
+        "fcstream": f"{fcstream.__version__} ({package}{_git_state(package.parent)})",
+        "fcstream code": _native.REASON,  # "compiled with mypyc", or why the sources run
+    }
     for dist in (
         "msgspec", "httpx", "httpx-sse", "openai", "pydantic", "langchain-core",
         "partial-json-parser", "matplotlib",

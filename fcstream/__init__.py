@@ -1,6 +1,7 @@
 """fcstream: rebuild LLM tool calls from streamed Chat Completions and Responses output, and hand
 each call over the moment the stream's structure proves it finished."""
 
+from . import _native  # noqa: F401  (first: it picks the compiled modules or their sources)
 from ._call import ArgumentBuffer, ToolCall
 from ._dispatch import CallOutcome, DispatchResult, arun_calls, run_calls
 from ._errors import (

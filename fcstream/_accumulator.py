@@ -190,7 +190,8 @@ class Accumulator:
             index=None if call is None else call.index, data=data)
 
     def report_protocol(self, out: list[Event], message: str, *, event_index: int,
-                        byte_offset: int = -1, event: str = "message", raw: bytes = b"",
+                        byte_offset: int = -1, event: str = "message",
+                        raw: bytes | bytearray = b"",
                         call_id: str | None = None, index: int | None = None,
                         data: str = "") -> None:
         self.problems += 1

@@ -180,7 +180,7 @@ _BAD: Final[Any] = object()
 """What ``_load`` returns for kept raw JSON that is not valid UTF-8."""
 
 
-def _load(raw: bytes) -> Any:
+def _load(raw: bytes | bytearray) -> Any:
     """Decode raw JSON a view Struct kept unbuilt. The JSON itself was valid, but msgspec checks
     UTF-8 only in the strings it builds, so a kept value may still hold bad bytes: ``_BAD``.
     A lone surrogate escape, which msgspec refuses, is read by the stdlib."""
@@ -193,7 +193,7 @@ def _load(raw: bytes) -> Any:
         return _BAD
 
 
-def _not_json_object(data: bytes) -> bool:
+def _not_json_object(data: bytes | bytearray) -> bool:
     return data.lstrip()[:1] != b"{"
 
 
@@ -889,7 +889,8 @@ class ChatAccumulator(Accumulator):
         return "truncated"
 
 
-def _error_fields(data: bytes, error: bytes | None) -> tuple[str, str | None, str | None]:
+def _error_fields(data: bytes | bytearray, error: bytes | None
+                  ) -> tuple[str, str | None, str | None]:
     """Message, type and code of an error object, or of a top-level error payload."""
     if error is not None:
         if error[:1] != b"{":

@@ -30,8 +30,11 @@ from ._call import Api, ToolCall
 from ._chat import ChatAccumulator
 from ._errors import PayloadError, ProviderError, StreamFormatError, UsageError, excerpt
 from ._events import ErrorEvent, Event, OtherEvent
+from ._native import mypyc_attr
 from ._responses import ResponsesAccumulator
 from ._sse import DEFAULT_MAX_EVENT_BYTES, PayloadRun, SSEFramer, SSEMessage
+from ._wire_parser import ERROR_BODY as _ERROR_BODY
+from ._wire_parser import PROBE as _PROBE
 from ._wire_responses import raw_value_present
 
 __all__ = ["StreamParser"]
@@ -39,13 +42,6 @@ __all__ = ["StreamParser"]
 ApiChoice = Literal["auto", "chat", "responses"]
 
 
-class _Probe(msgspec.Struct, gc=False):
-    type: str | None = None
-    choices: msgspec.Raw = msgspec.Raw()
-    sequence_number: msgspec.Raw = msgspec.Raw()
-
-
-_PROBE: Final = msgspec.json.Decoder(_Probe)
 
 KEEPALIVES: Final = frozenset({"ping", "keepalive", "keep-alive", "keep_alive", "heartbeat"})
 """Payload types (or SSE event names) of keep-alives: they say nothing about the API (the
@@ -54,17 +50,6 @@ carries a ``sequence_number``: the Responses API numbers every event, keep-alive
 and its accumulator must see that number to check the next one's, as with ``api="responses"``."""
 
 
-class _ErrorDetail(msgspec.Struct, gc=False):
-    message: str | None = None
-    type: str | None = None
-    code: str | int | None = None
-
-
-class _ErrorEnvelope(msgspec.Struct, gc=False):
-    error: _ErrorDetail | str
-
-
-_ERROR_BODY: Final = msgspec.json.Decoder(_ErrorEnvelope)
 _SETTLE_AT: Final = 64 * 1024
 """An open block past this size gets the open calls' fragments joined before it completes
 (``Accumulator.settle_open``); the framer lends such a block's buffer as its payload."""
@@ -88,6 +73,7 @@ def _json_error_body(data: bytes) -> ProviderError | None:
     )
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # public: compiled, still subclassable
 class StreamParser:
     """Rebuilds tool calls from a Chat Completions or Responses event stream.
 

@@ -306,7 +306,7 @@ class ResponsesAccumulator(Accumulator):
         _HANDLERS[name](self, msg, name, event, out)
 
     def _without_item_id(
-        self, decoder: msgspec.json.Decoder[Any], data: bytes, name: str
+        self, decoder: msgspec.json.Decoder[Any], data: bytes | bytearray, name: str
     ) -> wire.IndexedDelta | None:
         """A delta that failed only in ``item_id``, read as the hot loop reads deltas (it
         never reads that id): text, or a piece for the call its ``output_index`` names. The
@@ -381,7 +381,8 @@ class ResponsesAccumulator(Accumulator):
         out.append(OtherEvent(event_index=msg.index, type=msg.event, raw=bytes(msg.data)))
         return None
 
-    def _unknown(self, index: int, kind: str, data: bytes, out: list[Event]) -> None:
+    def _unknown(self, index: int, kind: str, data: bytes | bytearray, out: list[Event]
+                 ) -> None:
         """R10/R14: hosted tool progress as ``HostedToolEvent``, anything else passed through
         (``index``: the SSE event's, ``data``: its payload)."""
         middle = kind[9:] if kind.startswith("response.") else ""
@@ -750,7 +751,7 @@ class ResponsesAccumulator(Accumulator):
         name: str,
         kind: str,
         output_index: int | None,
-        data: bytes,
+        data: bytes | bytearray,
         out: list[Event],
     ) -> None:
         """A non-call item: hosted tools as ``HostedToolEvent`` (R10), the rest (messages,

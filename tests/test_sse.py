@@ -611,21 +611,23 @@ def test_a_read_ending_in_an_open_block_frames_as_line_by_line(data: bytes) -> N
      b"data: x\n: c\n" * 1000 + b"\n"],
     ids=["data lines", "named", "with comments"],
 )
-def test_a_long_block_fed_byte_by_byte_is_read_once(block: bytes, monkeypatch: pytest.MonkeyPatch
-                                                    ) -> None:
+def test_a_long_block_fed_byte_by_byte_is_read_once(block: bytes) -> None:
     """Linear time, counted rather than timed: every byte reaches the line loop at most twice
     (an open block under 64 KB is read again from its first byte when a read completes it).
     An LF at the start of a read used to be taken for the end of the open block, which was
     then read again at every line: quadratic."""
     handed: list[int] = []
-    general = SSEFramer._general
 
-    def counting(self: SSEFramer, data: bytes, out: list[SSEMessage]) -> None:
-        handed.append(len(data))
-        general(self, data, out)  # type: ignore[arg-type]
+    class Counting(SSEFramer):  # a subclass, not a patched class: compiled code calls it too
+        def _general(self, data: bytes | bytearray | memoryview,
+                     out: list[SSEMessage | PayloadRun]) -> None:
+            handed.append(len(data))
+            super()._general(data, out)
 
-    monkeypatch.setattr(SSEFramer, "_general", counting)
-    messages, rest = frame(byte_by_byte(block + b"data: end\n\n"))
+    framer = Counting()
+    messages = [m for chunk in byte_by_byte(block + b"data: end\n\n") for m in framer.feed(chunk)]
+    rest = framer.finish()
+    assert handed  # the count saw the reads
     assert [m.data for m in messages][-1] == b"end"
     assert messages[0].data == b"\n".join([b"x"] * (block.count(b"data: x")))
     assert rest.data == b""
