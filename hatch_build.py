@@ -9,6 +9,8 @@ sources run. The code is the same either way (mypyc compiles the typed sources a
 and ``./dev test`` runs the whole suite both ways.
 
 Needs mypy (which ships mypyc), setuptools and a C compiler: the ``test`` extra and the machine.
+As hatchling's custom build hook (``pyproject.toml``), it does the same for every wheel, editable
+ones included; when it cannot (no compiler), the wheel is pure Python, with a warning.
 Nothing is rebuilt while the record matches. The package is never imported here: a process that
 loaded the compiled modules must not overwrite them.
 """
@@ -22,7 +24,9 @@ import json
 import os
 import sys
 import tempfile
+import warnings
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent
 PACKAGE = ROOT / "fcstream"
@@ -103,6 +107,38 @@ def build(force: bool = False) -> bool:
         raise RuntimeError(f"mypyc left no {', '.join(missing)}")
     STAMP.write_text(json.dumps(record(names), indent=1) + "\n")
     return True
+
+
+try:
+    from hatchling.builders.hooks.plugin.interface import (  # type: ignore[import-not-found]
+        BuildHookInterface,
+    )
+except ImportError:  # run as a script (./dev build): no hook to define
+    pass
+else:
+
+    class MypycBuildHook(BuildHookInterface):  # type: ignore[misc]
+        """Wheels carry the compiled modules, their record and mypyc's shared library."""
+
+        PLUGIN_NAME = "custom"
+
+        def initialize(self, version: str, build_data: dict[str, Any]) -> None:
+            if self.target_name != "wheel" or os.environ.get("FCSTREAM_PURE"):
+                return
+            try:
+                build()
+            except Exception as exc:  # no compiler, say: the sources serve everywhere
+                warnings.warn(f"fcstream: no mypyc build, the wheel runs its sources: {exc}",
+                              stacklevel=1)
+                return
+            build_data["pure_python"] = False
+            build_data["infer_tag"] = True
+            if version == "editable":
+                return  # an editable wheel points at the sources, the build beside them
+            *modules, library = outputs(compiled_modules())
+            # ignored by git, so hatchling leaves them out unless named here
+            build_data["artifacts"] += [str(p.relative_to(ROOT)) for p in (*modules, STAMP)]
+            build_data["force_include"][str(library)] = library.name
 
 
 if __name__ == "__main__":

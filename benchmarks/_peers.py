@@ -26,6 +26,7 @@ from typing import Any
 from fcstream import StreamParser, aiter_events
 
 from ._candidates import CallKey, Candidate, Missing, candidates
+from ._pure import fcstream_pure
 from ._workloads import Api, Stream
 
 __all__ = [
@@ -182,12 +183,13 @@ def langchain(api: Api) -> Candidate | Missing:
 
 def suite_candidates(api: Api, *, full_set: bool = True) -> list[Candidate | Missing]:
     """Every candidate of the suite, fcstream first, peers last. ``full_set=False`` leaves out
-    the variants that answer no new question in the sweeps (1 event per read, floor + acc,
-    floor + typed events)."""
+    the variants that answer no new question in the sweeps (1 event per read, the Python
+    sources, floor + acc, floor + typed events)."""
     base = candidates(api)
     if not full_set:
         drop = ("1 event per read", "floor + accumulate", "floor + typed events")
         base = [c for c in base if not any(d in c.name for d in drop)]
     fc = [c for c in base if c.name.startswith("fcstream")]
     rest = [c for c in base if not c.name.startswith("fcstream")]
-    return [*fc, fcstream_async(api), *rest, langchain(api)]
+    sources = [fcstream_pure()] if full_set else []  # the compiled modules' share, same run
+    return [*fc, *sources, fcstream_async(api), *rest, langchain(api)]

@@ -95,7 +95,6 @@ def versions() -> dict[str, str]:
     import importlib.metadata as md
 
     import fcstream
-
     from fcstream import _native
 
     package = Path(fcstream.__file__).parent

@@ -145,3 +145,30 @@ def test_no_msgspec_struct_is_defined_in_a_compiled_module() -> None:
         and value.__module__ == f"fcstream.{name}"
     ]
     assert defined == []
+
+
+def test_the_benchmark_times_the_sources_beside_the_compiled_modules() -> None:
+    """The corpus tables' sources row: a second copy of the package, every module from its
+    ``.py`` file, rebuilding the same calls (or, without a build in use, not there and why)."""
+    from benchmarks._candidates import Candidate, Missing
+    from benchmarks._pure import fcstream_pure
+    from benchmarks._workloads import make_stream
+
+    row = fcstream_pure()
+    if not _native.ACTIVE:
+        assert isinstance(row, Missing)
+        assert "runs its sources here" in row.reason
+        return
+    assert isinstance(row, Candidate)
+    assert row.calls is not None
+    sources = sys.modules["fcstream_pure"]
+    assert all(sys.modules[f"fcstream_pure.{n}"].__file__.endswith(".py")  # type: ignore[union-attr]
+               for n in _native.COMPILED)
+    assert sources.StreamParser is not fcstream.StreamParser
+    for path in sorted((PACKAGE.parent / "fixtures" / "streams").glob("*.sse")):
+        stream = make_stream(path.name, path.read_bytes())
+        parser = fcstream.StreamParser()
+        parser.feed(stream.data)
+        parser.finish()
+        expected = [(c.choice, c.index, c.name, c.arguments) for c in parser.calls]
+        assert row.calls(row.run(stream)) == expected, path.name
