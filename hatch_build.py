@@ -127,7 +127,8 @@ else:
                 return
             try:
                 build()
-            except Exception as exc:  # no compiler, say: the sources serve everywhere
+            except (Exception, SystemExit) as exc:  # mypyc exits on a type error
+                # no compiler, say: the sources serve everywhere
                 warnings.warn(f"fcstream: no mypyc build, the wheel runs its sources: {exc}",
                               stacklevel=1)
                 return

@@ -41,8 +41,6 @@ __all__ = ["StreamParser"]
 
 ApiChoice = Literal["auto", "chat", "responses"]
 
-
-
 KEEPALIVES: Final = frozenset({"ping", "keepalive", "keep-alive", "keep_alive", "heartbeat"})
 """Payload types (or SSE event names) of keep-alives: they say nothing about the API (the
 Codex backend's ``{"type":"keepalive"}`` may come before ``response.created``), unless one
