@@ -22,6 +22,7 @@ import hashlib
 import importlib.machinery
 import json
 import os
+import shutil
 import sys
 import tempfile
 import warnings
@@ -79,6 +80,7 @@ def build(force: bool = False) -> bool:
     names = compiled_modules()
     if not force and fresh(names):
         return False
+    compiled = record(names)  # the sources as read now: an edit during the build is not hidden
     STAMP.unlink(missing_ok=True)  # no record while the files change: the sources run
     for path in outputs(names):
         path.unlink(missing_ok=True)  # not overwritten: a running process keeps its mapped copy
@@ -99,13 +101,13 @@ def build(force: bool = False) -> bool:
                 script_args=["--quiet", "build_ext", "--inplace"],
             )
             library = outputs(names)[-1]
-            os.replace(library.name, library)  # built in the working directory
+            shutil.move(library.name, library)  # built in the working directory (maybe tmpfs)
         finally:
             os.chdir(here)
     missing = [str(path) for path in outputs(names) if not path.exists()]
     if missing:
         raise RuntimeError(f"mypyc left no {', '.join(missing)}")
-    STAMP.write_text(json.dumps(record(names), indent=1) + "\n")
+    STAMP.write_text(json.dumps(compiled, indent=1) + "\n")
     return True
 
 
