@@ -91,6 +91,10 @@ class StreamParser:
         strict: bool = True,
         max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
     ) -> None:
+        # the compiled class checks argument types on the way in (TypeError): the sources do
+        # the same, so a caller sees one behaviour whichever runs
+        if not isinstance(api, str) or not isinstance(strict, bool):
+            raise TypeError(f"api must be a str and strict a bool, not {api!r} and {strict!r}")
         if api not in ("auto", "chat", "responses"):
             raise UsageError(f"api must be 'auto', 'chat' or 'responses', not {api!r}")
         self.strict = strict

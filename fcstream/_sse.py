@@ -280,6 +280,8 @@ class SSEFramer:
     )
 
     def __init__(self, *, max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> None:
+        if not isinstance(max_event_bytes, int):  # as the compiled class checks it
+            raise TypeError(f"max_event_bytes must be an int, not {max_event_bytes!r}")
         self._buf = bytearray()
         self._base = 0  # stream offset of _buf[0]
         self._pos = 0  # start of the next unconsumed line, in _buf

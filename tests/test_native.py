@@ -174,3 +174,18 @@ def test_the_benchmark_times_the_sources_beside_the_compiled_modules() -> None:
         parser.finish()
         expected = [(c.choice, c.index, c.name, c.arguments) for c in parser.calls]
         assert row.calls(row.run(stream)) == expected, path.name
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"strict": 1}, {"max_event_bytes": 1.5}, {"api": None}, {"api": b"chat"}],
+    ids=["strict=1", "max_event_bytes=1.5", "api=None", "api=bytes"],
+)
+def test_an_argument_of_the_wrong_type_is_a_type_error_compiled_or_not(
+        kwargs: dict[str, object]) -> None:
+    """The compiled classes check their arguments' types on the way in; the sources check the
+    same ones, so a caller's mistake fails the same way whichever runs."""
+    with pytest.raises(TypeError):
+        fcstream.StreamParser(**kwargs)  # type: ignore[arg-type]
+    if "max_event_bytes" in kwargs:
+        with pytest.raises(TypeError):
+            fcstream.SSEFramer(max_event_bytes=kwargs["max_event_bytes"])  # type: ignore[arg-type]
