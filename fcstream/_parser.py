@@ -177,7 +177,8 @@ class StreamParser:
         self._run(out)
         return out
 
-    def feed_event(self, event: str | None, data: str | bytes, /) -> list[Event]:
+    def feed_event(self, event: str | None, data: str | bytes | bytearray | memoryview, /
+                   ) -> list[Event]:
         """Apply one already-framed SSE event (``event`` type, ``data`` payload)."""
         if self._finished:
             raise UsageError("feed_event() after finish()")

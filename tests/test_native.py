@@ -189,3 +189,12 @@ def test_an_argument_of_the_wrong_type_is_a_type_error_compiled_or_not(
     if "max_event_bytes" in kwargs:
         with pytest.raises(TypeError):
             fcstream.SSEFramer(max_event_bytes=kwargs["max_event_bytes"])  # type: ignore[arg-type]
+
+
+def test_feed_event_takes_any_bytes_like_payload_compiled_or_not() -> None:
+    """``bytes(data)`` reads every buffer; the compiled method's declared type must let them
+    in too."""
+    payload = b'{"choices":[{"index":0,"delta":{"content":"hi"}}]}'
+    for data in (payload, bytearray(payload), memoryview(payload), payload.decode()):
+        events = fcstream.StreamParser().feed_event(None, data)
+        assert [type(e).__name__ for e in events] == ["StreamStarted", "TextDelta"], type(data)
