@@ -18,6 +18,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import fcstream
 from fcstream import _native
@@ -198,3 +200,45 @@ def test_feed_event_takes_any_bytes_like_payload_compiled_or_not() -> None:
     for data in (payload, bytearray(payload), memoryview(payload), payload.decode()):
         events = fcstream.StreamParser().feed_event(None, data)
         assert [type(e).__name__ for e in events] == ["StreamStarted", "TextDelta"], type(data)
+
+
+_STREAMS = sorted((PACKAGE.parent / "fixtures").rglob("*.sse"))
+
+
+def _replay(module: object, data: bytes, cuts: list[int], api: str, strict: bool
+            ) -> tuple[str, str]:
+    """Everything a parser of ``module`` says about ``data`` fed in pieces, as text (the two
+    builds' classes are distinct, their reprs are not)."""
+    parser = module.StreamParser(api, strict=strict)  # type: ignore[attr-defined]
+    error = module.FcstreamError  # type: ignore[attr-defined]
+    out: list[object] = []
+    start = 0
+    for end in [*cuts, len(data)]:
+        try:
+            out += parser.feed(data[start:end])
+        except error as exc:
+            out.append(("raised", type(exc).__name__, str(exc)))
+        start = end
+    try:
+        out += parser.finish()
+    except error as exc:
+        out.append(("raised", type(exc).__name__, str(exc)))
+    return repr(out), repr(parser.calls)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_the_compiled_modules_and_their_sources_say_the_same(data: st.DataObject) -> None:
+    """Every fixture, cut anywhere, strict or lenient, any API: the compiled build and the
+    sources (loaded again beside it) give the same events, errors and calls."""
+    if not _native.ACTIVE:
+        pytest.skip(f"no compiled build in use to compare with ({_native.REASON})")
+    from benchmarks._pure import load_sources
+
+    path = data.draw(st.sampled_from(_STREAMS), label="stream")
+    raw = path.read_bytes()
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(raw)), max_size=4), label="cuts"))
+    api = data.draw(st.sampled_from(["auto", "chat", "responses"]), label="api")
+    strict = data.draw(st.booleans(), label="strict")
+    assert _replay(fcstream, raw, cuts, api, strict) == _replay(
+        load_sources(), raw, cuts, api, strict)
