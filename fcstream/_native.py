@@ -64,10 +64,9 @@ def _compiled_files() -> list[Path]:
             if (path := _HERE / f"{name}{suffix}").exists()]
 
 
-def _state() -> tuple[bool, str]:
+def _state(built: list[Path]) -> tuple[bool, str]:
     if os.environ.get("FCSTREAM_PURE"):
         return False, "FCSTREAM_PURE is set"
-    built = _compiled_files()
     if not built:
         return False, "not compiled"
     try:
@@ -96,8 +95,9 @@ class _SourceFinder:
         return importlib.util.spec_from_file_location(fullname, _HERE / f"{name}.py")
 
 
-ACTIVE, REASON = _state()
-if not ACTIVE and _compiled_files():
+_BUILT: Final = _compiled_files()
+ACTIVE, REASON = _state(_BUILT)
+if not ACTIVE and _BUILT:
     sys.meta_path.insert(0, _SourceFinder())
     if not os.environ.get("FCSTREAM_PURE"):
         warnings.warn(f"fcstream runs its Python sources: {REASON}", RuntimeWarning,

@@ -24,6 +24,8 @@ from hypothesis import strategies as st
 import fcstream
 from fcstream import _native
 
+from .feed import split_at
+
 PACKAGE = Path(fcstream.__file__).parent
 SUFFIX = importlib.machinery.EXTENSION_SUFFIXES[0]
 
@@ -212,13 +214,11 @@ def _replay(module: object, data: bytes, cuts: list[int], api: str, strict: bool
     parser = module.StreamParser(api, strict=strict)  # type: ignore[attr-defined]
     error = module.FcstreamError  # type: ignore[attr-defined]
     out: list[object] = []
-    start = 0
-    for end in [*cuts, len(data)]:
+    for piece in split_at(data, cuts):
         try:
-            out += parser.feed(data[start:end])
+            out += parser.feed(piece)
         except error as exc:
             out.append(("raised", type(exc).__name__, str(exc)))
-        start = end
     try:
         out += parser.finish()
     except error as exc:
