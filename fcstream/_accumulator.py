@@ -8,7 +8,7 @@ consistent and nothing is half-done).
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Final
 
 from ._call import Api, ToolCall
 from ._errors import PayloadError, ProtocolError, ProviderError, excerpt
@@ -26,6 +26,15 @@ from ._open_call import OpenCall
 from ._sse import PayloadRun, SSEMessage, Unterminated
 
 __all__ = ["Accumulator"]
+
+# mypyc reads a Final module name from a C static, and any other global (an imported class
+# included) from the module's dict on every use: the classes this module makes, bound once.
+_CALL_DONE: Final = CallDone
+_CALL_INCOMPLETE: Final = CallIncomplete
+_ERROR_EVENT: Final = ErrorEvent
+_OTHER_EVENT: Final = OtherEvent
+_STREAM_DONE: Final = StreamDone
+_STREAM_STARTED: Final = StreamStarted
 
 
 class Accumulator:
@@ -62,7 +71,7 @@ class Accumulator:
         for k, data in enumerate(run.payloads):
             msg = run.message(k)
             if not data or data.isspace():  # `data:` alone: valid SSE, nothing to decode
-                out.append(OtherEvent(msg.index, msg.event, data))
+                out.append(_OTHER_EVENT(msg.index, msg.event, data))
                 continue
             self.handle(msg, out)
             if strict and self.problems != before:
@@ -103,8 +112,8 @@ class Accumulator:
     def started(self, out: list[Event], event_index: int, response_id: str | None,
                 model: str | None) -> None:
         self._started = True
-        out.append(StreamStarted(event_index=event_index, api=self.api,
-                                 response_id=response_id, model=model))
+        out.append(_STREAM_STARTED(event_index=event_index, api=self.api,
+                                   response_id=response_id, model=model))
 
     def new_call(self, call: OpenCall) -> OpenCall:
         self._calls.append(call)
@@ -131,10 +140,10 @@ class Accumulator:
                 data=call.args.text(),
             )
             self._cut = True
-            out.append(CallIncomplete(event_index=event_index,
-                                      call=call.freeze(complete=False), reason="nameless"))
+            out.append(_CALL_INCOMPLETE(event_index=event_index,
+                                        call=call.freeze(complete=False), reason="nameless"))
             return
-        out.append(CallDone(event_index=event_index, call=call.freeze(complete=True)))
+        out.append(_CALL_DONE(event_index=event_index, call=call.freeze(complete=True)))
 
     def cut(self, out: list[Event], event_index: int, call: OpenCall,
             reason: IncompleteReason) -> None:
@@ -142,8 +151,8 @@ class Accumulator:
             return
         self._open.remove(call)
         self._cut = True
-        out.append(CallIncomplete(event_index=event_index, call=call.freeze(complete=False),
-                                  reason=reason))
+        out.append(_CALL_INCOMPLETE(event_index=event_index, call=call.freeze(complete=False),
+                                    reason=reason))
 
     def end_open(self, out: list[Event], event_index: int, reason: IncompleteReason) -> None:
         """Every call still open comes back incomplete (a cut or the end of input)."""
@@ -156,8 +165,8 @@ class Accumulator:
         complete = (
             status in ("done", "finished", "completed") and not self._cut and not self.rejected
         )
-        out.append(StreamDone(event_index=event_index, complete=complete, status=status,
-                              finish_reasons=dict(self.finish_reasons), leftover=leftover))
+        out.append(_STREAM_DONE(event_index=event_index, complete=complete, status=status,
+                                finish_reasons=dict(self.finish_reasons), leftover=leftover))
 
     def provider_error(
         self,
@@ -171,12 +180,12 @@ class Accumulator:
         self.end_open(out, event_index, reason)
         self._errored = True
         self._cut = True
-        out.append(ErrorEvent(event_index=event_index, error=error))
+        out.append(_ERROR_EVENT(event_index=event_index, error=error))
 
     def payload_error(self, out: list[Event], msg: SSEMessage, message: str) -> None:
         self.problems += 1
         self.rejected += 1
-        out.append(ErrorEvent(event_index=msg.index, error=PayloadError(
+        out.append(_ERROR_EVENT(event_index=msg.index, error=PayloadError(
             message, api=self.api, event_index=msg.index, byte_offset=msg.offset,
             event=msg.event, excerpt=excerpt(msg.data))))
 
@@ -195,7 +204,7 @@ class Accumulator:
                         call_id: str | None = None, index: int | None = None,
                         data: str = "") -> None:
         self.problems += 1
-        out.append(ErrorEvent(event_index=event_index, error=ProtocolError(
+        out.append(_ERROR_EVENT(event_index=event_index, error=ProtocolError(
             message, api=self.api, event_index=event_index, byte_offset=byte_offset,
             event=event, excerpt=excerpt(raw or data), call_id=call_id, index=index,
             data=data)))

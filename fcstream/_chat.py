@@ -59,6 +59,17 @@ from ._template import Template, make
 
 __all__ = ["ChatAccumulator"]
 
+# mypyc reads a Final module name from a C static, and any other global (an imported class
+# included) from the module's dict on every use: the classes this module makes, bound once.
+_ARGUMENTS_DELTA: Final = ArgumentsDelta
+_CALL_STARTED: Final = CallStarted
+_CHOICE_DONE: Final = ChoiceDone
+_OTHER_EVENT: Final = OtherEvent
+_REASONING_DELTA: Final = ReasoningDelta
+_REFUSAL_DELTA: Final = RefusalDelta
+_TEXT_DELTA: Final = TextDelta
+_USAGE: Final = Usage
+
 CUT_REASONS: Final[dict[str, IncompleteReason]] = {
     # out of tokens or context
     "length": "length",
@@ -260,7 +271,7 @@ class ChatAccumulator(Accumulator):
             return wire.LOOSE_CHUNK.decode(data)
         except msgspec.ValidationError as exc:
             if _not_json_object(data) and msg.event not in ("message", "error"):
-                out.append(OtherEvent(msg.index, msg.event, bytes(data)))  # e.g. a numeric ping
+                out.append(_OTHER_EVENT(msg.index, msg.event, bytes(data)))  # e.g. a numeric ping
             elif msg.event == "error":
                 self._on_error(msg, None, out)
             else:
@@ -285,7 +296,7 @@ class ChatAccumulator(Accumulator):
         if msg.event == "error":
             self._on_error(msg, None, out)
         elif msg.event != "message":
-            out.append(OtherEvent(msg.index, msg.event, bytes(data)))
+            out.append(_OTHER_EVENT(msg.index, msg.event, bytes(data)))
         else:
             self.payload_error(out, msg, why)
         return None
@@ -361,17 +372,17 @@ class ChatAccumulator(Accumulator):
                                 open_args.append(text)
                                 if len(open_args) > _COMPACT_AT:
                                     open_args.compact()
-                                out.append(ArgumentsDelta(i, c, open_index, text))
+                                out.append(_ARGUMENTS_DELTA(i, c, open_index, text))
                             continue
                         # else the full path says what is wrong
                     else:
                         if text:
                             if kind is _CONTENT:
-                                out.append(TextDelta(i, c, text))
+                                out.append(_TEXT_DELTA(i, c, text))
                             elif kind is _REFUSAL:
-                                out.append(RefusalDelta(i, c, text))
+                                out.append(_REFUSAL_DELTA(i, c, text))
                             else:
-                                out.append(ReasoningDelta(i, c, text, kind))
+                                out.append(_REASONING_DELTA(i, c, text, kind))
                         continue
             previous = guess = None
             k = i - index
@@ -402,14 +413,14 @@ class ChatAccumulator(Accumulator):
                     # texts in _texts' order; CHUNK reads content only as a string.
                     if delta.function_call is None:
                         if delta.reasoning_content:
-                            out.append(ReasoningDelta(i, c, delta.reasoning_content,
-                                                      "reasoning_content"))
+                            out.append(_REASONING_DELTA(i, c, delta.reasoning_content,
+                                                        "reasoning_content"))
                         if delta.reasoning:
-                            out.append(ReasoningDelta(i, c, delta.reasoning, "reasoning"))
+                            out.append(_REASONING_DELTA(i, c, delta.reasoning, "reasoning"))
                         if content:
-                            out.append(TextDelta(i, c, content))
+                            out.append(_TEXT_DELTA(i, c, content))
                         if delta.refusal:
-                            out.append(RefusalDelta(i, c, delta.refusal))
+                            out.append(_REFUSAL_DELTA(i, c, delta.refusal))
                         if confirm is not None:  # its template is there: nothing to learn
                             kind = confirm.tag[0]
                             confirm.confirm(data, None if kind is _ARGUMENTS
@@ -443,7 +454,7 @@ class ChatAccumulator(Accumulator):
                             buffer.append(args)
                             if len(buffer) > _COMPACT_AT:
                                 buffer.compact()
-                            out.append(ArgumentsDelta(i, c, call.index, args))
+                            out.append(_ARGUMENTS_DELTA(i, c, call.index, args))
                         if confirm is not None:  # its template is there: nothing to learn
                             confirm.confirm(data, args if confirm.tag[0] is _ARGUMENTS
                                             else None)
@@ -458,7 +469,7 @@ class ChatAccumulator(Accumulator):
                 if data == _DONE:
                     self._on_done(msg, out)
                 elif not data or data.isspace():
-                    out.append(OtherEvent(i, "message", data))
+                    out.append(_OTHER_EVENT(i, "message", data))
                 else:
                     self.handle(msg, out)  # decodes again to report what is wrong
             else:
@@ -576,7 +587,7 @@ class ChatAccumulator(Accumulator):
     def _usage(self, msg: SSEMessage, usage: bytes, out: list[Event]) -> None:
         value = _load(usage)
         if isinstance(value, dict):
-            out.append(Usage(msg.index, value))
+            out.append(_USAGE(msg.index, value))
         elif value is _BAD:
             self.payload_error(out, msg, "invalid UTF-8 in usage")
 
@@ -619,7 +630,7 @@ class ChatAccumulator(Accumulator):
                         ):
                             if args:
                                 call.args.add(args)
-                                out.append(ArgumentsDelta(i, c, call.index, args))
+                                out.append(_ARGUMENTS_DELTA(i, c, call.index, args))
                             continue
                     self._fragment(msg, state, frag, out)
             elif delta.function_call is not None:  # never beside tool_calls: an echo there
@@ -653,17 +664,17 @@ class ChatAccumulator(Accumulator):
     ) -> None:
         i = msg.index
         if delta.reasoning_content:
-            out.append(ReasoningDelta(i, c, delta.reasoning_content, "reasoning_content"))
+            out.append(_REASONING_DELTA(i, c, delta.reasoning_content, "reasoning_content"))
         if delta.reasoning:
-            out.append(ReasoningDelta(i, c, delta.reasoning, "reasoning"))
+            out.append(_REASONING_DELTA(i, c, delta.reasoning, "reasoning"))
         content = delta.content
         if content:
             if isinstance(content, str):
-                out.append(TextDelta(i, c, content))
+                out.append(_TEXT_DELTA(i, c, content))
             else:
                 self._content_parts(msg, c, content, out)
         if delta.refusal:
-            out.append(RefusalDelta(i, c, delta.refusal))
+            out.append(_REFUSAL_DELTA(i, c, delta.refusal))
 
     def _content_parts(
         self, msg: SSEMessage, c: int, parts: list[wire.ContentPart], out: list[Event]
@@ -688,12 +699,12 @@ class ChatAccumulator(Accumulator):
                     text = _flatten_text(value)
                     source = "thinking" if kind == "thinking" else "summary"
                 if text:
-                    out.append(ReasoningDelta(event_index=i, choice=c, text=text, source=source))
+                    out.append(_REASONING_DELTA(event_index=i, choice=c, text=text, source=source))
             elif part.text:
-                out.append(TextDelta(event_index=i, choice=c, text=part.text))
+                out.append(_TEXT_DELTA(event_index=i, choice=c, text=part.text))
             elif kind != "text":
-                out.append(OtherEvent(event_index=i, type=f"content.{kind}",
-                                      raw=bytes(msg.data)))
+                out.append(_OTHER_EVENT(event_index=i, type=f"content.{kind}",
+                                        raw=bytes(msg.data)))
 
     # -- tool call fragments -------------------------------------------------------------
 
@@ -742,17 +753,17 @@ class ChatAccumulator(Accumulator):
         if call.started:
             if args:
                 call.args.add(args)
-                out.append(ArgumentsDelta(event_index=msg.index, choice=state.index,
-                                          index=call.index, delta=args))
+                out.append(_ARGUMENTS_DELTA(event_index=msg.index, choice=state.index,
+                                            index=call.index, delta=args))
             return
         call.args.add(args)
         if call.name is not None:  # arguments may come before the name (C09): start now
             call.started = True
-            out.append(CallStarted(event_index=msg.index, choice=state.index, index=call.index,
-                                   call_id=call.call_id, name=call.name, type=call.type))
+            out.append(_CALL_STARTED(event_index=msg.index, choice=state.index, index=call.index,
+                                     call_id=call.call_id, name=call.name, type=call.type))
             if not call.args.empty:
-                out.append(ArgumentsDelta(event_index=msg.index, choice=state.index,
-                                          index=call.index, delta=call.args.text()))
+                out.append(_ARGUMENTS_DELTA(event_index=msg.index, choice=state.index,
+                                            index=call.index, delta=call.args.text()))
 
     def _find(
         self, state: _Choice, index: int | None, fid: str | None, name: str | None
@@ -852,7 +863,7 @@ class ChatAccumulator(Accumulator):
                 self.done(out, msg.index, call, byte_offset=msg.offset)
             else:
                 self.cut(out, msg.index, call, cut)
-        out.append(ChoiceDone(event_index=msg.index, choice=state.index, finish_reason=reason))
+        out.append(_CHOICE_DONE(event_index=msg.index, choice=state.index, finish_reason=reason))
 
     def _on_done(self, msg: SSEMessage, out: list[Event]) -> None:
         for state in self._choices.values():
@@ -878,7 +889,7 @@ class ChatAccumulator(Accumulator):
                            "(wrong endpoint or api=?)")
             return
         name = kind if msg.event == "message" and isinstance(kind, str) and kind else msg.event
-        out.append(OtherEvent(event_index=msg.index, type=name, raw=bytes(msg.data)))
+        out.append(_OTHER_EVENT(event_index=msg.index, type=name, raw=bytes(msg.data)))
 
     def status_at_eof(self, rest: Unterminated) -> str:
         if self._errored:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from ._call import Api, ArgumentBuffer, CallType, ToolCall
 
 __all__ = ["OpenCall"]
+
+# mypyc reads a Final module name from a C static, and any other global (an imported class
+# included) from the module's dict on every use: the classes this module makes, bound once.
+_ARGUMENT_BUFFER: Final = ArgumentBuffer
+_TOOL_CALL: Final[type[ToolCall]] = ToolCall
 
 
 class OpenCall:
@@ -51,7 +56,7 @@ class OpenCall:
         self.type: CallType = type
         self.item_id = item_id
         self.output_index = output_index
-        self.args = ArgumentBuffer()
+        self.args = _ARGUMENT_BUFFER()
         self.extra: dict[str, Any] | None = None
         self.started = False
         self.ended = False
@@ -68,7 +73,7 @@ class OpenCall:
         return self.frozen if self.frozen is not None else self._build(False)
 
     def _build(self, complete: bool) -> ToolCall:
-        return ToolCall(
+        return _TOOL_CALL(
             call_id=self.call_id,
             name=self.name,
             arguments=self.args.text(),

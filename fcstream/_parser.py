@@ -39,6 +39,12 @@ from ._wire_responses import raw_value_present
 
 __all__ = ["StreamParser"]
 
+# mypyc reads a Final module name from a C static, and any other global (an imported class
+# included) from the module's dict on every use: the classes this module makes, bound once.
+_ERROR_EVENT: Final = ErrorEvent
+_OTHER_EVENT: Final = OtherEvent
+_S_S_E_MESSAGE: Final = SSEMessage
+
 ApiChoice = Literal["auto", "chat", "responses"]
 
 KEEPALIVES: Final = frozenset({"ping", "keepalive", "keep-alive", "keep_alive", "heartbeat"})
@@ -185,7 +191,7 @@ class StreamParser:
         raw = data.encode() if isinstance(data, str) else bytes(data)
         index = self._framer.dispatched + self._count
         self._count += 1
-        self._pending.append(SSEMessage(event or "message", raw, "", None, -1, index))
+        self._pending.append(_S_S_E_MESSAGE(event or "message", raw, "", None, -1, index))
         out: list[Event] = []
         self._run(out)
         return out
@@ -242,7 +248,7 @@ class StreamParser:
                 msg = item  # type: ignore[assignment]
             data = msg.data
             if not data or data.isspace():  # `data:` alone: valid SSE, nothing to decode
-                out.append(OtherEvent(msg.index, msg.event, bytes(data)))
+                out.append(_OTHER_EVENT(msg.index, msg.event, bytes(data)))
                 continue
             if acc is None:
                 start = len(out)
@@ -304,10 +310,10 @@ class StreamParser:
             if event == "error":  # the provider's error as text: the chat accumulator says so
                 return self._decided(ChatAccumulator())
             if event != "message":  # not JSON on a keep-alive event: no evidence
-                out.append(OtherEvent(msg.index, event, bytes(data)))
+                out.append(_OTHER_EVENT(msg.index, event, bytes(data)))
                 return None
             self._rejected += 1
-            out.append(ErrorEvent(event_index=msg.index, error=PayloadError(
+            out.append(_ERROR_EVENT(event_index=msg.index, error=PayloadError(
                 f"invalid JSON: {exc}", api=None, event_index=msg.index,
                 byte_offset=msg.offset, event=event, excerpt=excerpt(data))))
             return None
@@ -320,7 +326,7 @@ class StreamParser:
         ):
             if probe is not None and raw_value_present(probe.sequence_number):
                 return self._decided(ResponsesAccumulator())  # numbered: see KEEPALIVES
-            out.append(OtherEvent(msg.index, name, bytes(data)))
+            out.append(_OTHER_EVENT(msg.index, name, bytes(data)))
             return None
         return self._decided(ChatAccumulator())
 

@@ -62,7 +62,27 @@ from ._surrogates import rescue, view
 
 __all__ = ["ResponsesAccumulator", "expand_parallel"]
 
+# mypyc reads a Final module name from a C static, and any other global (an imported class
+# included) from the module's dict on every use: the classes this module makes, bound once.
+_ARGUMENT_BUFFER: Final = ArgumentBuffer
+_ARGUMENTS_DELTA: Final = ArgumentsDelta
+_CALL_STARTED: Final = CallStarted
+_HOSTED_TOOL_EVENT: Final = HostedToolEvent
+_OTHER_EVENT: Final = OtherEvent
+_REASONING_DELTA: Final = ReasoningDelta
+_REFUSAL_DELTA: Final = RefusalDelta
+_TEXT_DELTA: Final = TextDelta
+_USAGE: Final = Usage
+
 _DONE: Final = b"[DONE]"
+# the hot loop's names from the wire module, bound once (see the classes above)
+_HOT: Final = wire.HOT
+_HOT_TEXT: Final = wire.HOT_TEXT
+_DECODERS: Final = wire.DECODERS
+_PROBE_DECODE: Final = wire.PROBE.decode
+_START_DECODE: Final = wire.START.decode
+_ITEM_EVENT_DECODE: Final = wire.ITEM_EVENT.decode
+_CALL_ITEMS: Final = wire.CALL_ITEMS
 _COMPACT_AT: Final = ArgumentBuffer.COMPACT_AT
 _OPENING: Final = frozenset(n for n, d in wire.DECODERS.items() if d is wire.START)
 """``created``, ``in_progress``, ``queued``: whatever ``DECODERS`` reads as an opening."""
@@ -135,13 +155,13 @@ class ResponsesAccumulator(Accumulator):
         names = run.names
         if names is None or self._ended:
             return super().handle_run(run, out, strict)
-        hot = wire.HOT
-        text = wire.HOT_TEXT
-        decoders = wire.DECODERS
-        probe_of = wire.PROBE.decode
-        opening_of = wire.START.decode
-        item_of = wire.ITEM_EVENT.decode
-        call_items = wire.CALL_ITEMS
+        hot = _HOT
+        text = _HOT_TEXT
+        decoders = _DECODERS
+        probe_of = _PROBE_DECODE
+        opening_of = _START_DECODE
+        item_of = _ITEM_EVENT_DECODE
+        call_items = _CALL_ITEMS
         by_output = self._by_output
         before = self.problems
         index = run.index
@@ -167,7 +187,7 @@ class ResponsesAccumulator(Accumulator):
                             if seq is not None:
                                 last = seq
                             if piece:
-                                out.append(TextDelta(index + k, 0, piece))
+                                out.append(_TEXT_DELTA(index + k, 0, piece))
                             continue
                         key = event.output_index
                         if key != open_key and piece:  # not the call of the last delta
@@ -187,7 +207,7 @@ class ResponsesAccumulator(Accumulator):
                                 open_args.append(piece)
                                 if len(open_args) > _COMPACT_AT:
                                     open_args.compact()
-                                out.append(ArgumentsDelta(index + k, 0, open_index, piece))
+                                out.append(_ARGUMENTS_DELTA(index + k, 0, open_index, piece))
                             continue
             elif name not in decoders:  # a type fcstream passes on (hosted progress, R10/R14)
                 try:
@@ -236,7 +256,7 @@ class ResponsesAccumulator(Accumulator):
             open_key = None  # the full path may end or replace any call
             msg = run.message(k)
             if not data or data.isspace():
-                out.append(OtherEvent(msg.index, name, data))
+                out.append(_OTHER_EVENT(msg.index, name, data))
             else:
                 self.handle(msg, out)
             last = self._seq
@@ -257,13 +277,13 @@ class ResponsesAccumulator(Accumulator):
             self.report_at(out, msg, "data after the end of the stream")
             return
         name = msg.event
-        decoder = wire.DECODERS.get(name)
+        decoder = _DECODERS.get(name)
         probed = False
         if decoder is None:  # the event: line does not say: look at type only
             kind = self._probe(msg, out)  # checks sequence_number too
             if kind is None:
                 return
-            decoder = wire.DECODERS.get(kind)
+            decoder = _DECODERS.get(kind)
             if decoder is None:
                 self._unknown(msg.index, kind, msg.data, out)
                 return
@@ -290,7 +310,7 @@ class ResponsesAccumulator(Accumulator):
         kind = event.type
         if kind and kind != name:  # the payload's own type decides
             self.report_at(out, msg, f"SSE event {name!r} carries a payload of type {kind!r}")
-            decoder = wire.DECODERS.get(kind)
+            decoder = _DECODERS.get(kind)
             if decoder is None:
                 self._check_sequence(msg, event.sequence_number, out)
                 self._unknown(msg.index, kind, msg.data, out)
@@ -345,7 +365,7 @@ class ResponsesAccumulator(Accumulator):
                 event = None
         if isinstance(event, wire.ItemKindEvent):
             kind = event.item.type if event.item is not None else ""
-            if kind and kind not in wire.CALL_ITEMS:
+            if kind and kind not in _CALL_ITEMS:
                 self._check_sequence(msg, event.sequence_number, out)
                 self._pass_item(msg.index, name, kind, event.output_index, msg.data, out)
                 return None
@@ -361,7 +381,7 @@ class ResponsesAccumulator(Accumulator):
             probe: wire.Probe = view(wire.PROBE, msg.data)
         except (msgspec.ValidationError, *_UNDECODABLE) as exc:
             if msg.event != "message":
-                out.append(OtherEvent(event_index=msg.index, type=msg.event, raw=bytes(msg.data)))
+                out.append(_OTHER_EVENT(event_index=msg.index, type=msg.event, raw=bytes(msg.data)))
             elif isinstance(exc, msgspec.ValidationError):
                 self.payload_error(out, msg, f"not a Responses event: {exc}")
             else:
@@ -378,7 +398,7 @@ class ResponsesAccumulator(Accumulator):
                 "api='responses' for a chat stream)",
             )
             return None
-        out.append(OtherEvent(event_index=msg.index, type=msg.event, raw=bytes(msg.data)))
+        out.append(_OTHER_EVENT(event_index=msg.index, type=msg.event, raw=bytes(msg.data)))
         return None
 
     def _unknown(self, index: int, kind: str, data: bytes | bytearray, out: list[Event]
@@ -389,14 +409,14 @@ class ResponsesAccumulator(Accumulator):
         dot = middle.rfind(".")
         hosted = wire.hosted_item_type(middle[:dot]) if dot > 0 else None
         if hosted is None:
-            out.append(OtherEvent(event_index=index, type=kind, raw=bytes(data)))
+            out.append(_OTHER_EVENT(event_index=index, type=kind, raw=bytes(data)))
             return
         try:
             output_index = wire.PROGRESS.decode(data).output_index
         except _UNDECODABLE:
             output_index = None
         out.append(
-            HostedToolEvent(
+            _HOSTED_TOOL_EVENT(
                 event_index=index,
                 type=kind,
                 item_type=hosted,
@@ -515,7 +535,7 @@ class ResponsesAccumulator(Accumulator):
             self.payload_error(out, msg, f"invalid usage: {exc}")
             return
         if isinstance(value, dict):
-            out.append(Usage(event_index=msg.index, usage=value))
+            out.append(_USAGE(event_index=msg.index, usage=value))
 
     # -- text ----------------------------------------------------------------------------
 
@@ -524,13 +544,12 @@ class ResponsesAccumulator(Accumulator):
         if not text:
             return
         if name == "response.output_text.delta":
-            out.append(TextDelta(event_index=msg.index, choice=0, text=text))
+            out.append(_TEXT_DELTA(event_index=msg.index, choice=0, text=text))
         elif name == "response.refusal.delta":
-            out.append(RefusalDelta(event_index=msg.index, choice=0, text=text))
+            out.append(_REFUSAL_DELTA(event_index=msg.index, choice=0, text=text))
         else:
-            out.append(
-                ReasoningDelta(event_index=msg.index, choice=0, text=text, source=_REASONING[name])
-            )
+            out.append(_REASONING_DELTA(event_index=msg.index, choice=0, text=text,
+                                        source=_REASONING[name]))
 
     # -- calls ---------------------------------------------------------------------------
 
@@ -557,7 +576,7 @@ class ResponsesAccumulator(Accumulator):
             return
         call.started = True
         out.append(
-            CallStarted(
+            _CALL_STARTED(
                 event_index=msg.index,
                 choice=0,
                 index=call.index,
@@ -570,7 +589,7 @@ class ResponsesAccumulator(Accumulator):
         )
         if not call.args.empty:
             out.append(
-                ArgumentsDelta(
+                _ARGUMENTS_DELTA(
                     event_index=msg.index, choice=0, index=call.index, delta=call.args.text()
                 )
             )
@@ -648,10 +667,10 @@ class ResponsesAccumulator(Accumulator):
             call.args.add(tail)
             if call.started:
                 out.append(
-                    ArgumentsDelta(event_index=msg.index, choice=0, index=call.index, delta=tail)
+                    _ARGUMENTS_DELTA(event_index=msg.index, choice=0, index=call.index, delta=tail)
                 )
         else:
-            call.args = ArgumentBuffer()
+            call.args = _ARGUMENT_BUFFER()
             call.args.add(text)
 
     def _item_text(
@@ -688,7 +707,7 @@ class ResponsesAccumulator(Accumulator):
         if item is None:
             self.payload_error(out, msg, f"{name} without an item")
             return
-        if item.type not in wire.CALL_ITEMS:
+        if item.type not in _CALL_ITEMS:
             self._pass_item(msg.index, name, item.type, event.output_index, msg.data, out)
             return
         type: CallType = "custom" if item.type == "custom_tool_call" else "function"
@@ -712,7 +731,7 @@ class ResponsesAccumulator(Accumulator):
                 call.args.add(text)
                 if call.started:
                     out.append(
-                        ArgumentsDelta(
+                        _ARGUMENTS_DELTA(
                             event_index=msg.index, choice=0, index=call.index, delta=text
                         )
                     )
@@ -758,7 +777,7 @@ class ResponsesAccumulator(Accumulator):
         reasoning, new item kinds) as ``OtherEvent`` (``index``, ``data``: the SSE event's)."""
         if wire.hosted_item_type(kind) is not None:
             out.append(
-                HostedToolEvent(
+                _HOSTED_TOOL_EVENT(
                     event_index=index,
                     type=name,
                     item_type=kind,
@@ -767,7 +786,7 @@ class ResponsesAccumulator(Accumulator):
                 )
             )
         else:
-            out.append(OtherEvent(event_index=index, type=name, raw=bytes(data)))
+            out.append(_OTHER_EVENT(event_index=index, type=name, raw=bytes(data)))
 
     def _cross_check(
         self, msg: SSEMessage, where: str, call: _Call, item: wire.Item, out: list[Event]
@@ -803,7 +822,7 @@ class ResponsesAccumulator(Accumulator):
             call.args.add(piece)
             if call.started:
                 out.append(
-                    ArgumentsDelta(event_index=msg.index, choice=0, index=call.index, delta=piece)
+                    _ARGUMENTS_DELTA(event_index=msg.index, choice=0, index=call.index, delta=piece)
                 )
 
     def _on_arguments_done(
@@ -841,7 +860,7 @@ class ResponsesAccumulator(Accumulator):
         for position, entry in enumerate(output):
             item = entry if isinstance(entry, wire.Item) else self._raw_item(
                 msg, where, position, entry, out)
-            if item is None or item.type not in wire.CALL_ITEMS:
+            if item is None or item.type not in _CALL_ITEMS:
                 continue
             call = self._match_output(position, item)
             if call is None:

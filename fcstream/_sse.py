@@ -35,6 +35,12 @@ from ._native import mypyc_attr
 
 __all__ = ["DEFAULT_MAX_EVENT_BYTES", "PayloadRun", "SSEFramer", "SSEMessage", "Unterminated"]
 
+# mypyc reads a Final module name from a C static, and any other global (an imported class
+# included) from the module's dict on every use: the classes this module makes, bound once.
+_PAYLOAD_RUN: Final = PayloadRun
+_S_S_E_MESSAGE: Final = SSEMessage
+_UNTERMINATED: Final = Unterminated
+
 DEFAULT_MAX_EVENT_BYTES: Final = 64 * 1024 * 1024
 """Cap on one event's bytes: far above any real tool call, low enough to stop a runaway line."""
 
@@ -58,7 +64,7 @@ _PREFIX: Final = 6
 """``data: ``: a line may be this much longer than ``max_event_bytes`` (an event's data)."""
 _JOIN_MAX: Final = 256 * 1024
 """Reads up to this size check their payloads for line ends on one joined copy."""
-_NAMES: dict[bytes, str] = {}
+_NAMES: Final[dict[bytes, str]] = {}
 """``event: NAME`` lines seen by the fast path, decoded once (a stream has a handful)."""
 
 
@@ -120,7 +126,7 @@ def _one_event(data: bytes, index: int, offset: int, event_id: str, retry: int |
             end = data.find(b"\n")
             if end == len(data) - 2 and data[-1] == _LF and end - 6 <= cap and (
                     data.find(b"\r") < 0):
-                return PayloadRun([data[6:end]], index, offset, event_id, retry)
+                return _PAYLOAD_RUN([data[6:end]], index, offset, event_id, retry)
             return None
         if data.startswith(b"event: "):
             second = data.find(b"\n") + 1
@@ -128,8 +134,8 @@ def _one_event(data: bytes, index: int, offset: int, event_id: str, retry: int |
             if end == len(data) - 2 and data[-1] == _LF and data.startswith(
                     b"data: ", second) and end - second - 6 <= cap and (
                     second <= cap + _PREFIX and data.find(b"\r") < 0):
-                return PayloadRun([data[second + 6 : end]], index, offset, event_id, retry,
-                                  [_name_of(data[: second - 1])], 9, [second - 1])
+                return _PAYLOAD_RUN([data[second + 6 : end]], index, offset, event_id, retry,
+                                    [_name_of(data[: second - 1])], 9, [second - 1])
             if data.startswith(b"data: ", second) or not data.startswith(b"data:", second):
                 return None
     return _one_other_event(data, index, offset, event_id, retry, cap, crlf)
@@ -154,8 +160,8 @@ def _one_other_event(data: bytes, index: int, offset: int, event_id: str, retry:
         skip = 6 if data[5] == _SPACE and end > 5 else 5
         if end - skip > cap:
             return None
-        return PayloadRun([data[skip:end]], index, offset, event_id, retry, None,
-                          skip + 2 * eol)
+        return _PAYLOAD_RUN([data[skip:end]], index, offset, event_id, retry, None,
+                            skip + 2 * eol)
     if data.startswith(b"event: "):
         second = lf + 1  # where the data line starts
         if not data.startswith(b"data:", second) or data.find(b"\n", second) != end + eol - 1 or (
@@ -165,8 +171,8 @@ def _one_other_event(data: bytes, index: int, offset: int, event_id: str, retry:
         if end - second - skip > cap or lf > cap + _PREFIX:
             return None
         head = data[: lf + 1 - eol]
-        return PayloadRun([data[second + skip : end]], index, offset, event_id, retry,
-                          [_name_of(head)], skip + 3 * eol, [len(head)])
+        return _PAYLOAD_RUN([data[second + skip : end]], index, offset, event_id, retry,
+                            [_name_of(head)], skip + 3 * eol, [len(head)])
     return None
 
 
@@ -216,6 +222,24 @@ def _name_of(head: bytes) -> str:
         if len(_NAMES) < 256:
             _NAMES[head] = name
     return name
+
+
+def _cached_names(heads: list[bytes]) -> list[str] | None:
+    """The names of ``event: NAME`` lines all seen before (``None`` if one is new: only valid
+    heads are cached). A run repeats its name from block to block, so a head equal to the one
+    before takes its name without hashing the new bytes for a dict lookup."""
+    names: list[str] = []
+    last = b""
+    name = ""
+    for head in heads:
+        if head != last:
+            found = _NAMES.get(head)
+            if found is None:
+                return None
+            last = head
+            name = found
+        names.append(name)
+    return names
 
 
 def _expand(items: list[SSEMessage | PayloadRun]) -> list[SSEMessage]:
@@ -485,8 +509,8 @@ class SSEFramer:
         offset = self._base + self._block_start
         del buf[size - 2 :]  # both only move the bytearray's ends: nothing is copied
         del buf[:value_at]
-        out.append(SSEMessage(self._event or "message", buf, self._last_id,
-                              self._retry, offset, self._count))
+        out.append(_S_S_E_MESSAGE(self._event or "message", buf, self._last_id,
+                                  self._retry, offset, self._count))
         self._count += 1
         self._event = ""
         self._buf = bytearray()
@@ -555,8 +579,8 @@ class SSEFramer:
             stop = _plain_blocks(pieces, skip)  # the run ends before the first such block
         if stop > self._max and max(map(len, pieces)) > self._max:
             return 0  # the general loop raises for the oversized event
-        out.append(PayloadRun(pieces, self._count, self._base, self._last_id, self._retry,
-                              None, skip + block, size=stop))
+        out.append(_PAYLOAD_RUN(pieces, self._count, self._base, self._last_id, self._retry,
+                                None, skip + block, size=stop))
         self._count += len(pieces)
         self._base += stop
         return stop
@@ -601,8 +625,8 @@ class SSEFramer:
                 names, ids = None, [head[4:].decode("utf-8", "replace")]
             else:
                 names, ids = [_name_of(head)], None
-            out.append(PayloadRun([data[second + skip : third]], self._count, self._base,
-                                  self._last_id, self._retry, names, around, [len(head)], ids))
+            out.append(_PAYLOAD_RUN([data[second + skip : third]], self._count, self._base,
+                                    self._last_id, self._retry, names, around, [len(head)], ids))
             if ids:
                 self._last_id = ids[0]
             self._count += 1
@@ -629,8 +653,8 @@ class SSEFramer:
             fits = all(map(bytes.startswith, heads, repeat(field))) and (
                 _NUL not in b"".join(heads))
         else:
-            cached = list(map(_NAMES.get, heads))  # only valid heads are cached
-            fits = None not in cached
+            cached = _cached_names(heads)
+            fits = cached is not None
         if not fits or not all(map(bytes.startswith, datas, repeat(prefix))) or (
                 skip == 5 and any(map(bytes.startswith, datas, repeat(b"data: ")))):
             count = _field_prefix(heads, datas, field, prefix)
@@ -639,7 +663,7 @@ class SSEFramer:
             names = None
             ids = [head[4:].decode("utf-8", "replace") for head in heads]
         else:
-            names = cast("list[str]", cached[:count]) if fits else list(map(_name_of, heads))
+            names = cached[:count] if cached is not None else list(map(_name_of, heads))
             ids = None
         payloads = list(map(_AFTER_DATA[skip, crlf], datas))
         if 3 * count == last and not lines[last]:
@@ -654,8 +678,8 @@ class SSEFramer:
         if used > self._max and (max(map(len, payloads)) > self._max
                                  or max(map(len, heads)) > self._max + _PREFIX):
             return 0  # the general loop raises for the oversized event or line
-        out.append(PayloadRun(payloads, self._count, self._base, self._last_id, self._retry,
-                              names, around, list(map(len, heads)), ids, used))
+        out.append(_PAYLOAD_RUN(payloads, self._count, self._base, self._last_id, self._retry,
+                                names, around, list(map(len, heads)), ids, used))
         if ids:
             self._last_id = ids[-1]
         self._count += count
@@ -690,7 +714,7 @@ class SSEFramer:
         """End input; return the bytes of the block left open (maybe empty)."""
         if not self._buf and not self._parts:  # the usual end: every block was complete
             self._broken = True
-            return Unterminated(b"", self._base, False)
+            return _UNTERMINATED(b"", self._base, False)
         if self._scan < len(self._buf) and not (self._cr_mode or self._broken):
             self._lines([])  # a stashed block, read now (it holds no blank line to dispatch)
         buf = self._buf
@@ -708,7 +732,7 @@ class SSEFramer:
         self._pos = self._scan = self._block_start = 0
         self._parts = []
         self._broken = True
-        return Unterminated(rest, offset, truncated)
+        return _UNTERMINATED(rest, offset, truncated)
 
     # -- internals -----------------------------------------------------------------------
 
@@ -736,8 +760,8 @@ class SSEFramer:
             return
         if len(region) > self._max and max(map(len, payloads)) > self._max:
             return  # let the general loop raise for the oversized event
-        out.append(PayloadRun(payloads, self._count, self._base + pos, self._last_id,
-                              self._retry, size=end + 2 - pos))
+        out.append(_PAYLOAD_RUN(payloads, self._count, self._base + pos, self._last_id,
+                                self._retry, size=end + 2 - pos))
         index = self._count + len(payloads)
         self._count = index
         self._pos = self._scan = self._block_start = end + 2
@@ -830,7 +854,7 @@ class SSEFramer:
         if parts:
             data = parts[0] if len(parts) == 1 else b"\n".join(parts)
             out.append(
-                SSEMessage(
+                _S_S_E_MESSAGE(
                     self._event or "message",
                     data,
                     self._last_id,
