@@ -170,6 +170,7 @@ class ResponsesAccumulator(Accumulator):
         open_key: int | None = None  # output_index of the call the last delta went to
         open_args = NO_ARGS  # no key matches it: never written
         open_index = 0
+        decoded: wire.ItemEvent | None = None  # an item event read on the way to the full path
         for k in range(len(payloads)):  # indexing: cheaper than unpacking zipped tuples
             data = payloads[k]
             name = names[k]
@@ -231,14 +232,16 @@ class ResponsesAccumulator(Accumulator):
                 else:
                     seq = item_event.sequence_number
                     item = item_event.item
-                    if (item is not None and item.type not in call_items
-                            and (not item_event.type or item_event.type == name)
+                    if (item is not None and (not item_event.type or item_event.type == name)
                             and (seq is None or (last is not None and seq == last + 1))):
                         if seq is not None:
                             last = seq
-                        self._pass_item(index + k, name, item.type, item_event.output_index,
-                                        data, out)
-                        continue
+                        if item.type in call_items:
+                            decoded = item_event  # the full path's handler takes it as read
+                        else:
+                            self._pass_item(index + k, name, item.type,
+                                            item_event.output_index, data, out)
+                            continue
             elif name in _OPENING and self._started:  # in_progress: nothing new to say
                 try:
                     opening = opening_of(data)
@@ -255,7 +258,10 @@ class ResponsesAccumulator(Accumulator):
             self._seq = last
             open_key = None  # the full path may end or replace any call
             msg = run.message(k)
-            if not data or data.isspace():
+            if decoded is not None:  # a call item, checked as handle() checks it
+                self._on_item(msg, name, decoded, out)
+                decoded = None
+            elif not data or data.isspace():
                 out.append(_OTHER_EVENT(msg.index, name, data))
             else:
                 self.handle(msg, out)

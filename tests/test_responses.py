@@ -251,6 +251,20 @@ def test_feed_event_reaches_the_same_code() -> None:
     assert (normalize(events), parser.calls) == feed_all([data])
 
 
+def test_hot_loop_shortcuts_stand_for_the_handlers_they_skip() -> None:
+    """``handle_run`` hands an item event it already decoded straight to ``_on_item`` and
+    drops a repeated opening event as ``_on_started`` would: only right while the handler
+    table says so for every such event type."""
+    from fcstream import _responses
+
+    handlers = _responses._HANDLERS
+    assert _responses._ITEM_EVENTS
+    assert all(handlers[name] is ResponsesAccumulator._on_item
+               for name in _responses._ITEM_EVENTS)
+    assert all(handlers[name] is ResponsesAccumulator._on_started
+               for name in _responses._OPENING)
+
+
 # -- cross-checks -----------------------------------------------------------------------------
 
 
