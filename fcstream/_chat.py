@@ -742,7 +742,8 @@ class ChatAccumulator(Accumulator):
                                f"{state.index}", call=call, data=name)
         if frag.type == "custom" and not call.started:
             call.type = "custom"
-        extra = wire.raw_value(frag.extra_content)
+        raw = frag.extra_content  # absent on nearly every fragment: no call for it then
+        extra = None if raw is _ABSENT else wire.raw_value(raw)
         if extra is not None:
             value = _load(extra)
             if value is _BAD:

@@ -109,8 +109,8 @@ class PayloadRun(msgspec.Struct, gc=False):
         name = self.names[k] if self.names is not None else "message"
         if offset is None:
             ends = self._ends  # once summed, an offset is one lookup: no call for it
-            offset = (self.offset + ends[k - 1] + self.around * k if ends is not None and k
-                      else self.offset_of(k))
+            offset = (self.offset if not k else self.offset + ends[k - 1] + self.around * k
+                      if ends is not None else self.offset_of(k))
         event_id = self.ids[k] if self.ids is not None else self.event_id
         return SSEMessage(name, self.payloads[k], event_id, self.retry, offset, self.index + k)
 
