@@ -43,7 +43,7 @@ __all__ = ["StreamParser"]
 # included) from the module's dict on every use: the classes this module makes, bound once.
 _ERROR_EVENT: Final = ErrorEvent
 _OTHER_EVENT: Final = OtherEvent
-_S_S_E_MESSAGE: Final = SSEMessage
+_SSE_MESSAGE: Final = SSEMessage
 
 ApiChoice = Literal["auto", "chat", "responses"]
 
@@ -191,7 +191,7 @@ class StreamParser:
         raw = data.encode() if isinstance(data, str) else bytes(data)
         index = self._framer.dispatched + self._count
         self._count += 1
-        self._pending.append(_S_S_E_MESSAGE(event or "message", raw, "", None, -1, index))
+        self._pending.append(_SSE_MESSAGE(event or "message", raw, "", None, -1, index))
         out: list[Event] = []
         self._run(out)
         return out

@@ -38,7 +38,7 @@ __all__ = ["DEFAULT_MAX_EVENT_BYTES", "PayloadRun", "SSEFramer", "SSEMessage", "
 # mypyc reads a Final module name from a C static, and any other global (an imported class
 # included) from the module's dict on every use: the classes this module makes, bound once.
 _PAYLOAD_RUN: Final = PayloadRun
-_S_S_E_MESSAGE: Final = SSEMessage
+_SSE_MESSAGE: Final = SSEMessage
 _UNTERMINATED: Final = Unterminated
 
 DEFAULT_MAX_EVENT_BYTES: Final = 64 * 1024 * 1024
@@ -509,8 +509,8 @@ class SSEFramer:
         offset = self._base + self._block_start
         del buf[size - 2 :]  # both only move the bytearray's ends: nothing is copied
         del buf[:value_at]
-        out.append(_S_S_E_MESSAGE(self._event or "message", buf, self._last_id,
-                                  self._retry, offset, self._count))
+        out.append(_SSE_MESSAGE(self._event or "message", buf, self._last_id,
+                                self._retry, offset, self._count))
         self._count += 1
         self._event = ""
         self._buf = bytearray()
@@ -854,7 +854,7 @@ class SSEFramer:
         if parts:
             data = parts[0] if len(parts) == 1 else b"\n".join(parts)
             out.append(
-                _S_S_E_MESSAGE(
+                _SSE_MESSAGE(
                     self._event or "message",
                     data,
                     self._last_id,
