@@ -30,7 +30,7 @@ vendor names are normal ends, so an unknown reason is taken as one.
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import msgspec
 
@@ -324,11 +324,14 @@ class ChatAccumulator(Accumulator):
         previous: Template | None = None  # the template the previous payload matched
         guess: Template | None = None  # the one that followed it last time
         open_template: Template | None = None  # the template of the last argument delta
-        open_args = NO_ARGS  # and its call's buffer and index
+        # the buffer typed as the list it is: mypyc appends to it without a method lookup
+        open_args: list[str] = NO_ARGS  # and its call's buffer and index
         open_index = 0
         missed = 0  # payloads not read through a template (the rest are template hits)
         reported = 0  # hits already added to _template_hits
-        for i, data in enumerate(payloads, index):
+        for k in range(len(payloads)):  # mypyc turns enumerate() into a loop only without a start
+            data = payloads[k]
+            i = index + k
             # a payload like one seen before: only its text is read. The template that
             # followed the previous one last time is tried first (interleaved choices take
             # turns), then the others
@@ -358,8 +361,9 @@ class ChatAccumulator(Accumulator):
                         previous.follower = template  # the guess was wrong: learn the turn
                     previous = template
                     guess = template.follower
-                    kind, c, key = template.tag
-                    if kind is _ARGUMENTS:
+                    # typed, the tag unpacks as a C struct (an Any would be iterated)
+                    field, c, key = cast("tuple[str, int, int | None]", template.tag)
+                    if field is _ARGUMENTS:
                         if template is not open_template:  # not the last such delta's call
                             live = states[c]
                             call = live.last if key is None else live.by_index.get(key)
@@ -371,21 +375,20 @@ class ChatAccumulator(Accumulator):
                             if text:
                                 open_args.append(text)
                                 if len(open_args) > _COMPACT_AT:
-                                    open_args.compact()
+                                    cast(ArgumentBuffer, open_args).compact()
                                 out.append(_ARGUMENTS_DELTA(i, c, open_index, text))
                             continue
                         # else the full path says what is wrong
                     else:
                         if text:
-                            if kind is _CONTENT:
+                            if field is _CONTENT:
                                 out.append(_TEXT_DELTA(i, c, text))
-                            elif kind is _REFUSAL:
+                            elif field is _REFUSAL:
                                 out.append(_REFUSAL_DELTA(i, c, text))
                             else:
-                                out.append(_REASONING_DELTA(i, c, text, kind))
+                                out.append(_REASONING_DELTA(i, c, text, field))
                         continue
             previous = guess = None
-            k = i - index
             missed += 1
             if len(data) < 16:  # [DONE], or a payload too short to be a chunk worth a shortcut
                 chunk = None

@@ -168,7 +168,8 @@ class ResponsesAccumulator(Accumulator):
         payloads = run.payloads
         last = self._seq  # kept in a local; written back before anything else reads it
         open_key: int | None = None  # output_index of the call the last delta went to
-        open_args = NO_ARGS  # no key matches it: never written
+        # the buffer typed as the list it is: mypyc appends to it without a method lookup
+        open_args: list[str] = NO_ARGS  # no key matches it: never written
         open_index = 0
         decoded: wire.ItemEvent | None = None  # an item event read on the way to the full path
         for k in range(len(payloads)):  # indexing: cheaper than unpacking zipped tuples
@@ -181,33 +182,34 @@ class ResponsesAccumulator(Accumulator):
                 except _UNDECODABLE:  # msgspec's ValidationError is a DecodeError
                     pass  # the full path decodes it again and says what is wrong
                 else:
-                    seq = event.sequence_number
+                    # declared types: mypyc checks them once here, then compares natively
+                    seq: int | None = event.sequence_number
                     if seq is None or (last is not None and seq == last + 1):
-                        piece = event.delta
+                        piece: str = event.delta
                         if decode is text:
                             if seq is not None:
                                 last = seq
                             if piece:
                                 out.append(_TEXT_DELTA(index + k, 0, piece))
                             continue
-                        key = event.output_index
-                        if key != open_key and piece:  # not the call of the last delta
-                            # (an empty one first: the full path, which does not mark the
-                            # call as streamed)
-                            call = by_output.get(key) if key is not None else None
+                        key: int | None = event.output_index
+                        if key is not None and piece and (open_key is None or key != open_key):
+                            # not the call of the last delta (an empty one first: the full
+                            # path, which does not mark the call as streamed)
+                            call = by_output.get(key)
                             if (call is not None and call.started and not call.ended
                                     and not call.final):
                                 call.deltas = True
                                 open_key = key  # open until another path runs
                                 open_args = call.args
                                 open_index = call.index
-                        if key is not None and key == open_key:
+                        if key is not None and open_key is not None and key == open_key:
                             if seq is not None:
                                 last = seq
                             if piece:
                                 open_args.append(piece)
                                 if len(open_args) > _COMPACT_AT:
-                                    open_args.compact()
+                                    cast(ArgumentBuffer, open_args).compact()
                                 out.append(_ARGUMENTS_DELTA(index + k, 0, open_index, piece))
                             continue
             elif name not in decoders:  # a type fcstream passes on (hosted progress, R10/R14)
