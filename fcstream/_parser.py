@@ -28,7 +28,14 @@ from . import _surrogates
 from ._accumulator import Accumulator
 from ._call import Api, ToolCall
 from ._chat import ChatAccumulator
-from ._errors import PayloadError, ProviderError, StreamFormatError, UsageError, excerpt
+from ._errors import (
+    FcstreamError,
+    PayloadError,
+    ProviderError,
+    StreamFormatError,
+    UsageError,
+    excerpt,
+)
 from ._events import ErrorEvent, Event, OtherEvent
 from ._native import mypyc_attr
 from ._responses import ResponsesAccumulator
@@ -54,6 +61,10 @@ carries a ``sequence_number``: the Responses API numbers every event, keep-alive
 and its accumulator must see that number to check the next one's, as with ``api="responses"``."""
 
 
+_WINDOW: Final = 64 * 1024
+"""Reads bigger than this are framed and applied a window of about this size at a time (see
+``StreamParser._feed_windows``); Responses windows are four times as big (three lines per
+event make more per-window work, and its runs fit the caches at that size)."""
 _SETTLE_AT: Final = 64 * 1024
 """An open block past this size gets the open calls' fragments joined before it completes
 (``Accumulator.settle_open``); the framer lends such a block's buffer as its payload."""
@@ -114,6 +125,7 @@ class StreamParser:
         self._count = 0  # messages handed to feed_event (the framer counts its own)
         self._finished = False
         self._rejected = 0  # payloads rejected before the API was known
+        self._window = _WINDOW  # a test may make it small, to put every read through windows
 
     # -- properties ------------------------------------------------------------------------
 
@@ -151,6 +163,59 @@ class StreamParser:
         """
         if self._finished:
             raise UsageError("feed() after finish()")
+        if len(data) > self._window:
+            return self._feed_windows(data)
+        return self._feed(data)
+
+    def _feed_windows(self, data: bytes | bytearray | memoryview) -> list[Event]:
+        """A big read framed and applied a window at a time (about ``_window`` bytes, up to
+        the next blank line). Framed whole first, a megabyte read made every one of its
+        payloads before the first was applied, and the CPU's caches lost them: 1.7x the time
+        per event (a 1 MB chat stream: 0.70 us/event whole, 0.40 us in windows, events
+        kept). Any re-chunking gives the same events, so these are the read's. An error
+        raised in a window carries every event of the read before it, and the rest of the
+        read is framed and queued before it is raised, as one read's messages are: the next
+        call applies them (bytes after a framing error are never framed, as in one read)."""
+        raw = data if type(data) is bytes else bytes(data)
+        out: list[Event] = []
+        size = len(raw)
+        pos = 0
+        while pos < size:
+            acc = self._acc
+            window = self._window if acc is None or acc.api == "chat" else 4 * self._window
+            cut = size
+            if size - pos > window:  # after the next blank line: windows hold whole blocks
+                end = raw.find(b"\n\n", pos + window)  # (a big event is never cut: copied
+                if end >= 0:  # in pieces into the framer's buffer, it would be held twice)
+                    cut = end + 2
+                elif (end := raw.find(b"\r\n\r\n", pos + window)) >= 0:
+                    cut = end + 4
+            # the whole read as it is; a window holding a big event as a view of it, which
+            # the framer copies once into its buffer (a slice and the payload cut out of it
+            # would hold the event twice); a window of small events as a slice (the fast path)
+            chunk: bytes | memoryview = (
+                raw if pos == 0 and cut == size
+                else memoryview(raw)[pos:cut] if cut - pos > 2 * window else raw[pos:cut])
+            try:
+                out += self._feed(chunk)
+            except FcstreamError as exc:
+                exc.events = out + exc.events
+                if cut < size and not isinstance(exc, StreamFormatError):
+                    self._queue(raw[cut:])
+                raise
+            pos = cut
+        return out
+
+    def _queue(self, rest: bytes) -> None:
+        """Frame ``rest`` and queue its messages, unapplied. A framing error keeps the
+        messages before it, as ``feed`` does, and the broken framer raises it on the next
+        read."""
+        try:
+            self._pending.extend(self._framer.feed_items(rest))
+        except StreamFormatError as exc:
+            self._pending.extend(exc.events)
+
+    def _feed(self, data: bytes | bytearray | memoryview) -> list[Event]:
         out: list[Event] = []
         if data:
             try:

@@ -194,6 +194,68 @@ def test_random_cuts_give_the_same_events_and_calls(
     assert frame(split_at(data, cuts)) == frame([data])
 
 
+# -- 1. re-chunking inside one read: big reads go through windows --------------------------------
+
+ALL_STREAMS = sorted([*CORPUS.glob("*/*.sse"), *FIXTURES.rglob("*.sse")])
+
+
+def one_read(data: bytes, window: int | None, api: Any, strict: bool
+             ) -> tuple[list[Any], list[ToolCall]]:
+    """``data`` in one ``feed`` (``window``: the parser's window size, ``None``: the default),
+    going on after errors as ``run_strict`` does; every event and error, in order."""
+    parser = StreamParser(api, strict=strict)
+    if window is not None:
+        parser._window = window
+    seen: list[Any] = []
+    chunk = data
+    while True:
+        try:
+            seen += parser.feed(chunk)
+        except FcstreamError as exc:
+            seen += [*exc.events, (type(exc).__name__, str(exc))]
+            chunk = b""  # the rest of the read waits in the parser
+            if parser.sse._broken:
+                break
+        else:
+            if not chunk:
+                break
+            chunk = b""  # once more, empty: nothing may be left waiting
+    try:
+        seen += parser.finish()
+    except FcstreamError as exc:
+        seen += [*exc.events, (type(exc).__name__, str(exc))]
+    return seen, parser.calls
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    path=st.sampled_from(ALL_STREAMS),
+    window=st.integers(min_value=1, max_value=2_000),
+    api=st.sampled_from(["auto", "chat", "responses"]),
+    strict=st.booleans(),
+)
+def test_a_read_in_windows_gives_what_one_read_gives(
+    path: Path, window: int, api: str, strict: bool
+) -> None:
+    """``feed`` frames and applies a big read a window at a time: the same events, errors
+    (each carrying every event of the read before it) and calls as the read framed whole."""
+    data = path.read_bytes()
+    assume(len(data) > window)  # else one window: nothing to compare
+    assert one_read(data, window, api, strict) == one_read(data, 1 << 40, api, strict)
+
+
+@pytest.mark.parametrize("api", ["chat", "responses"])
+def test_big_reads_are_windowed_by_default_with_the_same_events(api: str) -> None:
+    from fixtures.generate import chat_stream, responses_stream, synthetic_calls
+
+    calls = synthetic_calls(3, 40_000)
+    data = chat_stream(calls, fragment=8) if api == "chat" else responses_stream(calls, fragment=8)
+    assert len(data) > 4 * StreamParser()._window  # windowed even for Responses
+    windowed = one_read(data, None, "auto", True)
+    assert windowed == one_read(data, 1 << 40, "auto", True)
+    assert [c.arguments for c in windowed[1]] == [c.arguments for c in calls]
+
+
 # -- generated streams -------------------------------------------------------------------------
 
 plain = st.binary(max_size=12).map(lambda b: b.replace(b"\r", b"").replace(b"\n", b""))
