@@ -40,7 +40,7 @@ from fcstream import StreamParser
 from ._lean import lean_calls, lean_chat, lean_responses
 from ._workloads import Api, Stream
 
-__all__ = ["CallKey", "Candidate", "Missing", "candidates"]
+__all__ = ["CallKey", "Candidate", "Missing", "candidates", "fcstream_calls"]
 
 CallKey = tuple[int, int, str | None, str]
 """(choice, position among the choice's calls, name, arguments): what every candidate rebuilds."""
@@ -94,7 +94,8 @@ def _fcstream_events(stream: Stream) -> StreamParser:
     return parser
 
 
-def _fcstream_calls(parser: StreamParser) -> list[CallKey]:
+def fcstream_calls(parser: Any) -> list[CallKey]:
+    """A parser's calls as the rows compare them (any build of fcstream's ``StreamParser``)."""
     return [(c.choice, c.index, c.name, c.arguments) for c in parser.calls]
 
 
@@ -107,9 +108,9 @@ def _fcstream(api: Api) -> list[Candidate | Missing]:
             return [Missing(name, reason) for name in _FCSTREAM_ROWS]
     whole, chunks, events = _FCSTREAM_ROWS
     return [
-        Candidate(whole, _fcstream_whole, _fcstream_calls, fcstream=True),
-        Candidate(chunks, _fcstream_chunks, _fcstream_calls),
-        Candidate(events, _fcstream_events, _fcstream_calls),
+        Candidate(whole, _fcstream_whole, fcstream_calls, fcstream=True),
+        Candidate(chunks, _fcstream_chunks, fcstream_calls),
+        Candidate(events, _fcstream_events, fcstream_calls),
     ]
 
 

@@ -25,7 +25,7 @@ from typing import Any
 
 from fcstream import StreamParser, aiter_events
 
-from ._candidates import CallKey, Candidate, Missing, candidates
+from ._candidates import CallKey, Candidate, Missing, candidates, fcstream_calls
 from ._pure import fcstream_pure
 from ._workloads import Api, Stream
 
@@ -76,13 +76,9 @@ def _fcstream_async_run(stream: Stream) -> StreamParser:
     return _loop().run_until_complete(_adrain(stream))
 
 
-def _fcstream_calls(parser: StreamParser) -> list[CallKey]:
-    return [(c.choice, c.index, c.name, c.arguments) for c in parser.calls]
-
-
 def fcstream_async(api: Api) -> Candidate | Missing:
     """The async adapter over the same chunks (sync and async paths side by side)."""
-    return Candidate(ASYNC, _fcstream_async_run, _fcstream_calls)
+    return Candidate(ASYNC, _fcstream_async_run, fcstream_calls)
 
 
 # -- langchain-core ----------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from typing import Any
 import fcstream
 from fcstream import _native
 
-from ._candidates import CallKey, Candidate, Missing
+from ._candidates import Candidate, Missing, fcstream_calls
 from ._workloads import Stream
 
 __all__ = ["NAME", "fcstream_pure", "load_sources"]
@@ -70,7 +70,4 @@ def fcstream_pure() -> Candidate | Missing:
         parser.finish()
         return parser
 
-    def calls(parser: Any) -> list[CallKey]:
-        return [(c.choice, c.index, c.name, c.arguments) for c in parser.calls]
-
-    return Candidate(NAME, run, calls)
+    return Candidate(NAME, run, fcstream_calls)

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.append(str(ROOT))
 
-from benchmarks._candidates import _fcstream_calls, _fcstream_whole  # noqa: E402
+from benchmarks._candidates import _fcstream_whole, fcstream_calls  # noqa: E402
 from benchmarks._lean import lean_calls, lean_chat, lean_responses  # noqa: E402
 from benchmarks._workloads import CORPUS, corpus, make_stream  # noqa: E402
 from fcstream import StreamParser, TextDelta  # noqa: E402
@@ -31,7 +31,7 @@ def _chat_streams() -> list:
 @pytest.mark.parametrize("stream", _chat_streams(), ids=lambda s: s.name)
 def test_lean_chat_rebuilds_fcstreams_calls_and_texts(stream) -> None:
     events = lean_chat(stream)
-    assert lean_calls(events) == _fcstream_calls(_fcstream_whole(stream))
+    assert lean_calls(events) == fcstream_calls(_fcstream_whole(stream))
     parser = StreamParser()
     expected = [*parser.feed(stream.data), *parser.finish()]
     texts = [(e.choice, e.text) for e in events if isinstance(e, TextDelta)]
@@ -43,7 +43,7 @@ def test_lean_responses_rebuilds_fcstreams_calls(name: str) -> None:
     stream = make_stream(name, (ROOT / "fixtures" / "streams" / name).read_bytes())
     calls = lean_calls(lean_responses(stream))
     assert calls
-    assert calls == _fcstream_calls(_fcstream_whole(stream))
+    assert calls == fcstream_calls(_fcstream_whole(stream))
 
 
 def test_reference_benchmark_prints_every_row(capsys: pytest.CaptureFixture[str]) -> None:
