@@ -23,6 +23,7 @@ from ._events import (
     StreamStarted,
 )
 from ._open_call import OpenCall
+from ._runs import message_at
 from ._sse import PayloadRun, SSEMessage, Unterminated
 
 __all__ = ["Accumulator"]
@@ -69,7 +70,7 @@ class Accumulator:
         and keep the rest for later). Subclasses override it with a leaner loop."""
         before = self.problems
         for k, data in enumerate(run.payloads):
-            msg = run.message(k)
+            msg = message_at(run, k)
             if not data or data.isspace():  # `data:` alone: valid SSE, nothing to decode
                 out.append(_OTHER_EVENT(msg.index, msg.event, data))
                 continue

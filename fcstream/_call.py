@@ -106,25 +106,29 @@ class ArgumentBuffer(list[str]):
         return True
 
     def equals_json(self, raw: bytes | memoryview | msgspec.Raw) -> bool:
-        """Whether ``raw``, a JSON string token, is exactly the fragments as msgspec encodes
-        them, compared window by window: a closing event's megabyte of arguments is checked
-        without being decoded into a second copy. Escaping that differs from msgspec's (which
-        escapes only quotes, backslashes and control characters) compares unequal: the
-        caller then decodes and compares texts."""
+        """Whether ``raw``, a JSON string token, is exactly the text as msgspec encodes it,
+        compared window by window: a closing event's megabyte of arguments is checked without
+        being decoded into a second copy. Escaping that differs from msgspec's (which escapes
+        only quotes, backslashes and control characters) compares unequal: the caller then
+        decodes and compares texts.
+
+        The fragments are joined first (``text()``, which every caller asks for next, to
+        hand the call over): encoded block by block, each block's fixed cost was most of the
+        compare. Each encoded window is matched in place against ``raw`` (no copies)."""
         view = memoryview(raw)
         end = len(view) - 1
         if end < 1 or view[0] != 0x22 or view[end] != 0x22:
             return False
+        text = self.text()
         pos = 1
         encode = _ENCODE.encode
         try:
-            for piece in chain(self._blocks, self):
-                for at in range(0, len(piece), _WINDOW):
-                    token = encode(piece[at : at + _WINDOW])
-                    size = len(token) - 2
-                    if pos + size > end or view[pos : pos + size].tobytes() != token[1:-1]:
-                        return False
-                    pos += size
+            for at in range(0, len(text), _WINDOW):
+                token = encode(text[at : at + _WINDOW])
+                size = len(token) - 2
+                if pos + size > end or not token.startswith(view[pos : pos + size], 1):
+                    return False
+                pos += size
         except (msgspec.EncodeError, UnicodeEncodeError):  # a lone surrogate half: texts decide
             return False
         return pos == end

@@ -52,6 +52,7 @@ from ._events import (
     Usage,
 )
 from ._open_call import OpenCall
+from ._runs import message_at, rest_from
 from ._sse import PayloadRun, SSEMessage, Unterminated
 from ._template import ERRORS as template_errors
 from ._template import STRING as template_string
@@ -467,7 +468,7 @@ class ChatAccumulator(Accumulator):
                             reported = k + 1 - missed
                         continue
             open_template = None  # the full path may end or replace any call
-            msg = run.message(k)
+            msg = message_at(run, k)
             if chunk is None:
                 if data == _DONE:
                     self._on_done(msg, out)
@@ -482,7 +483,7 @@ class ChatAccumulator(Accumulator):
                 return k + 1
             if self._ended and k + 1 < len(payloads):  # [DONE] mid-run: the rest is reported
                 self._template_hits += k + 1 - missed - reported
-                return k + 1 + super().handle_run(run.rest(k + 1), out, strict)
+                return k + 1 + super().handle_run(rest_from(run, k + 1), out, strict)
         self._template_hits += len(payloads) - missed - reported
         return len(payloads)
 

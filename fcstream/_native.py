@@ -38,7 +38,7 @@ else:
             return lambda cls: cls
 
 COMPILED: Final = (
-    "_accumulator", "_chat", "_open_call", "_parser", "_responses", "_sse", "_template",
+    "_accumulator", "_chat", "_open_call", "_parser", "_responses", "_runs", "_sse", "_template",
 )
 """The modules mypyc compiles: the framer, the parser and the accumulators, where the time goes.
 ``hatch_build.py`` reads this tuple from here."""

@@ -39,6 +39,7 @@ from ._errors import (
 from ._events import ErrorEvent, Event, OtherEvent
 from ._native import mypyc_attr
 from ._responses import ResponsesAccumulator
+from ._runs import message_at, rest_from
 from ._sse import DEFAULT_MAX_EVENT_BYTES, PayloadRun, SSEFramer, SSEMessage
 from ._wire_parser import ERROR_BODY as _ERROR_BODY
 from ._wire_parser import PROBE as _PROBE
@@ -233,10 +234,10 @@ class StreamParser:
                 # a live stream's usual read (or a whole recording): one run, nothing queued
                 if acc is None and (first := run.payloads[0]) and not first.isspace():
                     start = len(out)
-                    acc = self._detect(run.message(0, run.offset), out)
+                    acc = self._detect(message_at(run, 0), out)
                     if acc is None:  # passed through or reported: the rest waits its turn
                         if len(run.payloads) > 1:
-                            self._pending.append(run.rest(1))
+                            self._pending.append(rest_from(run, 1))
                         if self.strict:
                             self._raise_first_error(out, start)
                         self._run(out)
@@ -294,7 +295,7 @@ class StreamParser:
                 if acc is not None:
                     self._apply_run(acc, item, out)
                     continue
-                msg = item.message(0, item.offset)
+                msg = message_at(item, 0)
                 data = msg.data
                 if data and not data.isspace():
                     start = len(out)
@@ -303,12 +304,12 @@ class StreamParser:
                         pending.appendleft(item)
                         continue
                     if len(item.payloads) > 1:
-                        pending.appendleft(item.rest(1))
+                        pending.appendleft(rest_from(item, 1))
                     if strict:
                         self._raise_first_error(out, start)
                     continue  # passed through or reported by _detect
                 if len(item.payloads) > 1:  # the API is decided by the first payload alone
-                    pending.appendleft(item.rest(1))
+                    pending.appendleft(rest_from(item, 1))
             else:
                 msg = item  # type: ignore[assignment]
             data = msg.data
@@ -338,7 +339,7 @@ class StreamParser:
         before = acc.problems
         applied = acc.handle_run(run, out, self.strict)
         if applied < len(run.payloads):
-            self._pending.appendleft(run.rest(applied))
+            self._pending.appendleft(rest_from(run, applied))
         if acc.problems != before:
             self._raise_first_error(out, start)
 

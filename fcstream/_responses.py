@@ -57,6 +57,7 @@ from ._events import (
     Usage,
 )
 from ._open_call import OpenCall
+from ._runs import message_at, rest_from
 from ._sse import PayloadRun, SSEMessage
 from ._surrogates import rescue, view
 
@@ -259,7 +260,7 @@ class ResponsesAccumulator(Accumulator):
                         continue
             self._seq = last
             open_key = None  # the full path may end or replace any call
-            msg = run.message(k)
+            msg = message_at(run, k)
             if decoded is not None:  # a call item, checked as handle() checks it
                 self._on_item(msg, name, decoded, out)
                 decoded = None
@@ -271,7 +272,7 @@ class ResponsesAccumulator(Accumulator):
             if strict and self.problems != before:
                 return k + 1
             if self._ended and k + 1 < len(payloads):
-                return k + 1 + super().handle_run(run.rest(k + 1), out, strict)
+                return k + 1 + super().handle_run(rest_from(run, k + 1), out, strict)
         self._seq = last
         return len(payloads)
 

@@ -32,6 +32,7 @@ import msgspec
 from ._errors import StreamFormatError, excerpt
 from ._frames import PayloadRun, SSEMessage, Unterminated
 from ._native import mypyc_attr
+from ._runs import messages_of
 
 __all__ = ["DEFAULT_MAX_EVENT_BYTES", "PayloadRun", "SSEFramer", "SSEMessage", "Unterminated"]
 
@@ -247,7 +248,7 @@ def _expand(items: list[SSEMessage | PayloadRun]) -> list[SSEMessage]:
     out: list[SSEMessage] = []
     for item in items:
         if type(item) is PayloadRun:
-            out.extend(item.messages())
+            out.extend(messages_of(item))
         else:
             message = cast("SSEMessage", item)
             if not isinstance(message.data, bytes):  # lent (the type says bytes for users)

@@ -35,6 +35,7 @@ from fcstream import (
     StreamParser,
     ToolCall,
 )
+from fcstream._runs import messages_of
 from fcstream._sse import PayloadRun, Unterminated
 
 from .conftest import CORPUS, FIXTURES
@@ -380,7 +381,7 @@ def test_the_parsers_framer_lends_big_payloads_by_the_rules(
     reads = split_at(data, [*range(0, len(data), read), *(c % (len(data) + 1) for c in cuts)])
     framer = SSEFramer()
     messages = [m for chunk in reads for item in framer.feed_items(chunk)
-                for m in (item.messages() if isinstance(item, PayloadRun) else [item])]
+                for m in (messages_of(item) if isinstance(item, PayloadRun) else [item])]
     assert (messages, framer.finish()) == frame(reads)
     assert [(m.event, bytes(m.data), m.id, m.retry) for m in messages] == whatwg(data)
 

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from fcstream import SSEFramer, SSEMessage, StreamFormatError
+from fcstream._runs import messages_of, offset_at, rest_from
 from fcstream._sse import PayloadRun, Unterminated
 
 from .feed import byte_by_byte, split_at, whatwg
@@ -448,7 +449,7 @@ def lend(chunks: Sequence[bytes], **kwargs: int) -> tuple[list[SSEMessage], Unte
     out: list[SSEMessage] = []
     for chunk in chunks:
         for item in framer.feed_items(chunk):
-            out.extend(item.messages() if isinstance(item, PayloadRun) else [item])
+            out.extend(messages_of(item) if isinstance(item, PayloadRun) else [item])
     return out, framer.finish()
 
 
@@ -664,9 +665,9 @@ def test_crlf_blocks_cut_next_to_their_line_ends(size: int) -> None:
     b"data: {}\r\n\r\n", b"event: e\r\ndata: {}\r\n\r\n", b"data: {}\nevent: e\xc3\xa9\n\n",
     b"data: {}\r\nevent: e\r\n\r\n", b"data: {}\nid: 7\n\n",
 ])
-def test_every_block_offset_of_a_run_asked_in_any_order(count: int, shape: bytes) -> None:
-    """A run works an offset out from its start, from its end, or from all the block sizes
-    summed once: each way gives where the block starts, as the line loop finds it."""
+def test_every_block_offset_in_a_run_asked_in_any_order(count: int, shape: bytes) -> None:
+    """A run works an offset out from its start, from the last block asked, or from its end:
+    each way gives where the block starts, as the line loop finds it, in any order."""
     blocks = [shape.replace(b"{}", b'{"n":%d}' % (i * i)) for i in range(count)]
     data = b"".join(blocks)
     expected = [m.offset for m in frame([bytearray(data)])[0]]  # type: ignore[list-item]
@@ -674,12 +675,15 @@ def test_every_block_offset_of_a_run_asked_in_any_order(count: int, shape: bytes
     for k in range(count):  # a fresh run for each block: nothing summed before
         (run,) = SSEFramer().feed_items(data)
         assert isinstance(run, PayloadRun)
-        assert run.offset_of(k) == expected[k]
-        assert run.rest(k).offset_of(0) == expected[k]
+        assert offset_at(run, k) == expected[k]
+        assert offset_at(rest_from(run, k), 0) == expected[k]
         if k + 1 < count:
-            assert run.rest(k).offset_of(1) == expected[k + 1]
+            assert offset_at(rest_from(run, k), 1) == expected[k + 1]
         (run,) = SSEFramer().feed_items(data)
-        rest = run.rest(k)  # its last block, counted back from the rest's own size
-        assert rest.offset_of(count - k - 1) == expected[-1]
+        rest = rest_from(run, k)  # its last block, counted back from the rest's own size
+        assert offset_at(rest, count - k - 1) == expected[-1]
     (run,) = SSEFramer().feed_items(data)
-    assert [run.offset_of(k) for k in reversed(range(count))] == expected[::-1]
+    assert [offset_at(run, k) for k in reversed(range(count))] == expected[::-1]
+    (run,) = SSEFramer().feed_items(data)  # forward, back, then forward again from there
+    order = [*range(0, count, 3), *range(count - 1, -1, -2), *range(1, count, 2)]
+    assert [offset_at(run, k) for k in order] == [expected[k] for k in order]
