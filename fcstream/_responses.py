@@ -94,7 +94,8 @@ _UNDECODABLE: Final = (msgspec.DecodeError, UnicodeDecodeError)
 ``UnicodeDecodeError``, not as a ``DecodeError``."""
 _COMPARE_RAW_AT: Final = 16 * 1024
 """Closing events' texts from this size on are first compared, as raw JSON, with what the
-deltas built (``ArgumentBuffer.equals_json``); smaller ones are simply decoded."""
+deltas built (``ArgumentBuffer.equals_json``); smaller ones are decoded, and the call keeps a
+copy of a token that agreed (``_Call.agreed``)."""
 _ENCODE: Final = msgspec.json.Encoder()
 
 _REASONING: Final[dict[str, str]] = {
@@ -110,10 +111,12 @@ class _Call(OpenCall):
     ``deltas``: a non-empty delta arrived (so the ``.done`` text must equal what they built);
     ``final``: the arguments are final (``.done`` or ``output_item.done`` seen), even if the call
     still waits for its name; ``cut_short``: its item ended with status ``incomplete``, so no
-    event finishes it: the terminal event cuts it.
+    event finishes it: the terminal event cuts it; ``agreed``: a small closing event's raw
+    arguments that decoded to the call's text: the next closing events (the item, the
+    terminal output) usually send the same bytes, which then need no decode.
     """
 
-    __slots__ = ("cut_short", "deltas", "final")
+    __slots__ = ("agreed", "cut_short", "deltas", "final")
 
     def __init__(
         self, index: int, type: CallType, output_index: int | None, item_id: str | None
@@ -122,6 +125,7 @@ class _Call(OpenCall):
         self.deltas = False
         self.final = False
         self.cut_short = False
+        self.agreed: msgspec.Raw | None = None
 
 
 Handler = Callable[["ResponsesAccumulator", SSEMessage, str, Any, list[Event]], None]
@@ -671,6 +675,7 @@ class ResponsesAccumulator(Accumulator):
                 call=call,
                 data=text,
             )
+        call.agreed = None  # the text changes: no earlier token stands for it
         if text.startswith(built):
             tail = text[len(built) :]
             call.args.add(tail)
@@ -683,24 +688,35 @@ class ResponsesAccumulator(Accumulator):
             call.args.add(text)
 
     def _item_text(
-        self, msg: SSEMessage, call: _Call, item: wire.Item, out: list[Event]
+        self, msg: SSEMessage, call: _Call, item: wire.Item, out: list[Event],
+        closing: bool = True
     ) -> str | None:
         raw = item.input if call.type == "custom" else item.arguments
-        return self._final_text(msg, call, raw, "item", out)
+        return self._final_text(msg, call, raw, "item", out, closing)
 
     def _final_text(
-        self, msg: SSEMessage, call: _Call, raw: msgspec.Raw, what: str, out: list[Event]
+        self, msg: SSEMessage, call: _Call, raw: msgspec.Raw, what: str, out: list[Event],
+        closing: bool = True
     ) -> str | None:
-        """The text a closing event (``.done``, an item) gives for ``call``, as ``str``;
-        ``None`` when it gives none, or when it is what the call already holds (a big one is
-        compared as raw JSON, never decoded: a megabyte of arguments is not built again)."""
-        if len(raw) >= _COMPARE_RAW_AT and call.args.equals_json(raw):
+        """The text an event's item or ``.done`` gives for ``call``, as ``str``; ``None`` when
+        it gives none, or when it is what the call already holds (a big one is compared as raw
+        JSON, never decoded: a megabyte of arguments is not built again). A small one that
+        agrees on a ``closing`` event (after which the call's text never changes: not
+        ``output_item.added``) is kept, and the same bytes later agree without a decode."""
+        agreed = call.agreed
+        if agreed is not None and raw == agreed:
+            return None
+        small = len(raw) < _COMPARE_RAW_AT
+        if not small and call.args.equals_json(raw):
             return None
         try:
             text, was_string = wire.raw_text(raw)
         except _UNDECODABLE:
             self.payload_error(out, msg, f"{what} arguments are not valid UTF-8 JSON text")
             return None  # the streamed text stands
+        if closing and was_string and small and text is not None and call.args.equals(text):
+            call.agreed = raw.copy()  # the token alone, not the payload around it
+            return None
         if not was_string:
             self.report_at(
                 out,
@@ -735,7 +751,7 @@ class ResponsesAccumulator(Accumulator):
             if call is None:
                 call = self._new(event.output_index, item.id, type)
             self._adopt(msg, call, item, name, out)
-            text = self._item_text(msg, call, item, out)
+            text = self._item_text(msg, call, item, out, closing=False)
             if text and call.args.empty and not call.deltas:
                 call.args.add(text)
                 if call.started:

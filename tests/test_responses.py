@@ -333,6 +333,39 @@ def test_item_done_and_completed_cross_checked_never_reemitted() -> None:
     assert [e.data for e in errs] == ["call_X", "g", '{"x":1}']
 
 
+def test_closing_bytes_that_agreed_stand_only_for_the_same_text() -> None:
+    """A closing event whose arguments agreed is remembered, so the item and the final output
+    that repeat its bytes need no decode; other bytes are still decoded and compared."""
+    data = sse(
+        CREATED,
+        added(0, fc("fc_1", "call_1", "f")),
+        delta(0, '{"a":1}'),
+        args_done(0, '{"a":1}'),
+        item_done(0, fc("fc_1", "call_1", "f", '{"a":1}', "completed")),
+        completed([fc("fc_1", "call_1", "f", '{"a": 1}', "completed")]),
+    )
+    events, parser = parse(data)
+    (error,) = protocol_errors(events)
+    assert (error.event_index, error.data) == (5, '{"a": 1}')
+    assert parser.calls[0].arguments == '{"a":1}'
+
+
+def test_an_opening_items_text_is_not_remembered_as_final() -> None:
+    """``output_item.added`` may carry the arguments so far (empty): the deltas change them
+    after it, so a ``.done`` with those same bytes still differs from what was built."""
+    data = sse(
+        CREATED,
+        added(0, fc("fc_1", "call_1", "f", "")),
+        delta(0, '{"a":1}'),
+        args_done(0, ""),
+        completed(),
+    )
+    events, parser = parse(data)
+    (error,) = protocol_errors(events)
+    assert error.event_index == 3
+    assert parser.calls[0].arguments == ""  # the .done text is authoritative
+
+
 def test_completed_output_disagrees() -> None:
     data = sse(
         CREATED,
