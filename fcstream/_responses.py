@@ -80,6 +80,9 @@ _DONE: Final = b"[DONE]"
 _HOT: Final = wire.HOT
 _HOT_TEXT: Final = wire.HOT_TEXT
 _DECODERS: Final = wire.DECODERS
+_FIELDS: Final = msgspec.structs.astuple
+"""A hot delta's fields in one C call: mypyc reads a Struct's attribute by name, three
+lookups that cost twice as much as the tuple (``wire.HotDelta``'s field order)."""
 _PROBE_DECODE: Final = wire.PROBE.decode
 _START_DECODE: Final = wire.START.decode
 _ITEM_EVENT_DECODE: Final = wire.ITEM_EVENT.decode
@@ -94,8 +97,12 @@ _UNDECODABLE: Final = (msgspec.DecodeError, UnicodeDecodeError)
 ``UnicodeDecodeError``, not as a ``DecodeError``."""
 _COMPARE_RAW_AT: Final = 16 * 1024
 """Closing events' texts from this size on are first compared, as raw JSON, with what the
-deltas built (``ArgumentBuffer.equals_json``); smaller ones are decoded, and the call keeps a
-copy of a token that agreed (``_Call.agreed``)."""
+deltas built (``ArgumentBuffer.equals_json``); smaller ones are simply decoded."""
+_KEEP_AGREED_BELOW: Final = 256 * 1024
+"""A closing event's token under this size that agreed with the call's text is kept
+(``_Call.agreed``): the item and the final output repeat it, and a byte compare is ten times
+cheaper than encoding the text again. A bigger one is compared each time: kept, it would
+hold a second copy of a megabyte call for the rest of the stream."""
 _ENCODE: Final = msgspec.json.Encoder()
 
 _REASONING: Final[dict[str, str]] = {
@@ -111,9 +118,9 @@ class _Call(OpenCall):
     ``deltas``: a non-empty delta arrived (so the ``.done`` text must equal what they built);
     ``final``: the arguments are final (``.done`` or ``output_item.done`` seen), even if the call
     still waits for its name; ``cut_short``: its item ended with status ``incomplete``, so no
-    event finishes it: the terminal event cuts it; ``agreed``: a small closing event's raw
-    arguments that decoded to the call's text: the next closing events (the item, the
-    terminal output) usually send the same bytes, which then need no decode.
+    event finishes it: the terminal event cuts it; ``agreed``: a closing event's raw arguments
+    (under ``_KEEP_AGREED_BELOW``) that agreed with the call's text: the next closing events
+    (the item, the terminal output) usually send the same bytes, which then need no decode.
     """
 
     __slots__ = ("agreed", "cut_short", "deltas", "final")
@@ -162,6 +169,7 @@ class ResponsesAccumulator(Accumulator):
             return super().handle_run(run, out, strict)
         hot = _HOT
         text = _HOT_TEXT
+        fields = _FIELDS
         decoders = _DECODERS
         probe_of = _PROBE_DECODE
         opening_of = _START_DECODE
@@ -188,16 +196,17 @@ class ResponsesAccumulator(Accumulator):
                     pass  # the full path decodes it again and says what is wrong
                 else:
                     # declared types: mypyc checks them once here, then compares natively
-                    seq: int | None = event.sequence_number
+                    piece: str
+                    key: int | None
+                    seq: int | None
+                    piece, key, seq = cast("tuple[str, int | None, int | None]", fields(event))
                     if seq is None or (last is not None and seq == last + 1):
-                        piece: str = event.delta
                         if decode is text:
                             if seq is not None:
                                 last = seq
                             if piece:
                                 out.append(_TEXT_DELTA(index + k, 0, piece))
                             continue
-                        key: int | None = event.output_index
                         if key is not None and piece and (open_key is None or key != open_key):
                             # not the call of the last delta (an empty one first: the full
                             # path, which does not mark the call as streamed)
@@ -700,22 +709,26 @@ class ResponsesAccumulator(Accumulator):
     ) -> str | None:
         """The text an event's item or ``.done`` gives for ``call``, as ``str``; ``None`` when
         it gives none, or when it is what the call already holds (a big one is compared as raw
-        JSON, never decoded: a megabyte of arguments is not built again). A small one that
-        agrees on a ``closing`` event (after which the call's text never changes: not
-        ``output_item.added``) is kept, and the same bytes later agree without a decode."""
+        JSON, never decoded: a megabyte of arguments is not built again). A token that agrees
+        on a ``closing`` event (after which the call's text never changes: not
+        ``output_item.added``) is kept when under ``_KEEP_AGREED_BELOW``, and the same bytes
+        later agree with one byte compare."""
         agreed = call.agreed
         if agreed is not None and raw == agreed:
             return None
-        small = len(raw) < _COMPARE_RAW_AT
-        if not small and call.args.equals_json(raw):
+        keep = closing and len(raw) < _KEEP_AGREED_BELOW
+        if len(raw) >= _COMPARE_RAW_AT and call.args.equals_json(raw):
+            if keep:
+                call.agreed = raw.copy()  # the token alone, not the payload around it
             return None
         try:
             text, was_string = wire.raw_text(raw)
         except _UNDECODABLE:
             self.payload_error(out, msg, f"{what} arguments are not valid UTF-8 JSON text")
             return None  # the streamed text stands
-        if closing and was_string and small and text is not None and call.args.equals(text):
-            call.agreed = raw.copy()  # the token alone, not the payload around it
+        if was_string and text is not None and call.args.equals(text):
+            if keep:
+                call.agreed = raw.copy()
             return None
         if not was_string:
             self.report_at(

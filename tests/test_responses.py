@@ -37,6 +37,7 @@ from fcstream import (
     Usage,
     expand_parallel,
 )
+from fcstream import _wire_responses as wire
 from fcstream._responses import ResponsesAccumulator
 from fcstream._sse import SSEFramer
 from fixtures.generate import Call, chat_stream, responses_stream, synthetic_calls
@@ -266,6 +267,12 @@ def test_hot_loop_shortcuts_stand_for_the_handlers_they_skip() -> None:
 
 
 # -- cross-checks -----------------------------------------------------------------------------
+
+
+def test_hot_deltas_fields_come_in_the_order_the_hot_loop_unpacks() -> None:
+    """The hot loop reads a delta's fields as one tuple (``msgspec.structs.astuple``)."""
+    for hot in (wire.HotText, wire.HotArguments):
+        assert hot.__struct_fields__ == ("delta", "output_index", "sequence_number")
 
 
 def test_done_text_differs_from_deltas_lenient_and_strict() -> None:
