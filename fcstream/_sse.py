@@ -30,15 +30,14 @@ from typing import Final, cast
 import msgspec
 
 from ._errors import StreamFormatError, excerpt
-from ._frames import PayloadRun, SSEMessage, Unterminated
+from ._frames import SSEMessage, Unterminated
 from ._native import mypyc_attr
-from ._runs import messages_of
+from ._runs import PayloadRun, messages_of
 
 __all__ = ["DEFAULT_MAX_EVENT_BYTES", "PayloadRun", "SSEFramer", "SSEMessage", "Unterminated"]
 
 # mypyc reads a Final module name from a C static, and any other global (an imported class
 # included) from the module's dict on every use: the classes this module makes, bound once.
-_PAYLOAD_RUN: Final = PayloadRun
 _SSE_MESSAGE: Final = SSEMessage
 _UNTERMINATED: Final = Unterminated
 
@@ -127,7 +126,7 @@ def _one_event(data: bytes, index: int, offset: int, event_id: str, retry: int |
             end = data.find(b"\n")
             if end == len(data) - 2 and data[-1] == _LF and end - 6 <= cap and (
                     data.find(b"\r") < 0):
-                return _PAYLOAD_RUN([data[6:end]], index, offset, event_id, retry)
+                return PayloadRun([data[6:end]], index, offset, event_id, retry)
             return None
         if data.startswith(b"event: "):
             second = data.find(b"\n") + 1
@@ -135,7 +134,7 @@ def _one_event(data: bytes, index: int, offset: int, event_id: str, retry: int |
             if end == len(data) - 2 and data[-1] == _LF and data.startswith(
                     b"data: ", second) and end - second - 6 <= cap and (
                     second <= cap + _PREFIX and data.find(b"\r") < 0):
-                return _PAYLOAD_RUN([data[second + 6 : end]], index, offset, event_id, retry,
+                return PayloadRun([data[second + 6 : end]], index, offset, event_id, retry,
                                     [_name_of(data[: second - 1])], 9, [second - 1])
             if data.startswith(b"data: ", second) or not data.startswith(b"data:", second):
                 return None
@@ -161,7 +160,7 @@ def _one_other_event(data: bytes, index: int, offset: int, event_id: str, retry:
         skip = 6 if data[5] == _SPACE and end > 5 else 5
         if end - skip > cap:
             return None
-        return _PAYLOAD_RUN([data[skip:end]], index, offset, event_id, retry, None,
+        return PayloadRun([data[skip:end]], index, offset, event_id, retry, None,
                             skip + 2 * eol)
     if data.startswith(b"event: "):
         second = lf + 1  # where the data line starts
@@ -172,7 +171,7 @@ def _one_other_event(data: bytes, index: int, offset: int, event_id: str, retry:
         if end - second - skip > cap or lf > cap + _PREFIX:
             return None
         head = data[: lf + 1 - eol]
-        return _PAYLOAD_RUN([data[second + skip : end]], index, offset, event_id, retry,
+        return PayloadRun([data[second + skip : end]], index, offset, event_id, retry,
                             [_name_of(head)], skip + 3 * eol, [len(head)])
     return None
 
@@ -580,7 +579,7 @@ class SSEFramer:
             stop = _plain_blocks(pieces, skip)  # the run ends before the first such block
         if stop > self._max and max(map(len, pieces)) > self._max:
             return 0  # the general loop raises for the oversized event
-        out.append(_PAYLOAD_RUN(pieces, self._count, self._base, self._last_id, self._retry,
+        out.append(PayloadRun(pieces, self._count, self._base, self._last_id, self._retry,
                                 None, skip + block, size=stop))
         self._count += len(pieces)
         self._base += stop
@@ -626,7 +625,7 @@ class SSEFramer:
                 names, ids = None, [head[4:].decode("utf-8", "replace")]
             else:
                 names, ids = [_name_of(head)], None
-            out.append(_PAYLOAD_RUN([data[second + skip : third]], self._count, self._base,
+            out.append(PayloadRun([data[second + skip : third]], self._count, self._base,
                                     self._last_id, self._retry, names, around, [len(head)], ids))
             if ids:
                 self._last_id = ids[0]
@@ -679,7 +678,7 @@ class SSEFramer:
         if used > self._max and (max(map(len, payloads)) > self._max
                                  or max(map(len, heads)) > self._max + _PREFIX):
             return 0  # the general loop raises for the oversized event or line
-        out.append(_PAYLOAD_RUN(payloads, self._count, self._base, self._last_id, self._retry,
+        out.append(PayloadRun(payloads, self._count, self._base, self._last_id, self._retry,
                                 names, around, list(map(len, heads)), ids, used))
         if ids:
             self._last_id = ids[-1]
@@ -761,7 +760,7 @@ class SSEFramer:
             return
         if len(region) > self._max and max(map(len, payloads)) > self._max:
             return  # let the general loop raise for the oversized event
-        out.append(_PAYLOAD_RUN(payloads, self._count, self._base + pos, self._last_id,
+        out.append(PayloadRun(payloads, self._count, self._base + pos, self._last_id,
                                 self._retry, size=end + 2 - pos))
         index = self._count + len(payloads)
         self._count = index
