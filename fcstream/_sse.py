@@ -23,8 +23,6 @@ above to the letter. Both give the same messages for any chunking (property-test
 from __future__ import annotations
 
 import re
-from itertools import repeat
-from operator import itemgetter
 from typing import Final, cast
 
 import msgspec
@@ -68,17 +66,6 @@ _NAMES: Final[dict[bytes, str]] = {}
 """``event: NAME`` lines seen by the fast path, decoded once (a stream has a handful)."""
 
 
-_AFTER_DATA: Final = {
-    (skip, cr): itemgetter(slice(skip, -1 if cr else None)) for skip in (5, 6) for cr in (0, 1)
-}
-"""The payload of a data line as a C-level callable for ``map``: ``line[6:]`` (``data: ``) or
-``line[5:]`` (``data:``, S04), with its CR cut off for CRLF lines (key: prefix size, CR)."""
-
-
-_BEFORE_CR: Final = itemgetter(slice(None, -1))
-"""``line[:-1]``: a CRLF line without its CR."""
-
-
 def _data_prefix(data: bytes, at: int) -> bytes | None:
     """The ``data:`` prefix of the line at ``at``: with its space, without one, or ``None``."""
     if data.startswith(b"data: ", at):
@@ -89,7 +76,7 @@ def _data_prefix(data: bytes, at: int) -> bytes | None:
 def _spaced(payloads: list[bytes]) -> bool:
     """Whether a payload cut after ``data:`` starts with a space, which the line loop would
     drop: a run cut at ``data:`` must not hold one."""
-    return any(map(bytes.startswith, payloads, repeat(b" ")))
+    return any(payload.startswith(b" ") for payload in payloads)
 
 
 def _field_prefix(heads: list[bytes], datas: list[bytes], field: bytes, prefix: bytes) -> int:
@@ -135,7 +122,7 @@ def _one_event(data: bytes, index: int, offset: int, event_id: str, retry: int |
                     b"data: ", second) and end - second - 6 <= cap and (
                     second <= cap + _PREFIX and data.find(b"\r") < 0):
                 return PayloadRun([data[second + 6 : end]], index, offset, event_id, retry,
-                                    [_name_of(data[: second - 1])], 9, [second - 1])
+                                  [_name_of(data[: second - 1])], 9, [second - 1])
             if data.startswith(b"data: ", second) or not data.startswith(b"data:", second):
                 return None
     return _one_other_event(data, index, offset, event_id, retry, cap, crlf)
@@ -161,7 +148,7 @@ def _one_other_event(data: bytes, index: int, offset: int, event_id: str, retry:
         if end - skip > cap:
             return None
         return PayloadRun([data[skip:end]], index, offset, event_id, retry, None,
-                            skip + 2 * eol)
+                          skip + 2 * eol)
     if data.startswith(b"event: "):
         second = lf + 1  # where the data line starts
         if not data.startswith(b"data:", second) or data.find(b"\n", second) != end + eol - 1 or (
@@ -172,7 +159,7 @@ def _one_other_event(data: bytes, index: int, offset: int, event_id: str, retry:
             return None
         head = data[: lf + 1 - eol]
         return PayloadRun([data[second + skip : end]], index, offset, event_id, retry,
-                            [_name_of(head)], skip + 3 * eol, [len(head)])
+                          [_name_of(head)], skip + 3 * eol, [len(head)])
     return None
 
 
@@ -580,7 +567,7 @@ class SSEFramer:
         if stop > self._max and max(map(len, pieces)) > self._max:
             return 0  # the general loop raises for the oversized event
         out.append(PayloadRun(pieces, self._count, self._base, self._last_id, self._retry,
-                                None, skip + block, size=stop))
+                              None, skip + block, size=stop))
         self._count += len(pieces)
         self._base += stop
         return stop
@@ -626,7 +613,7 @@ class SSEFramer:
             else:
                 names, ids = [_name_of(head)], None
             out.append(PayloadRun([data[second + skip : third]], self._count, self._base,
-                                    self._last_id, self._retry, names, around, [len(head)], ids))
+                                  self._last_id, self._retry, names, around, [len(head)], ids))
             if ids:
                 self._last_id = ids[0]
             self._count += 1
@@ -643,20 +630,22 @@ class SSEFramer:
         datas = lines[1 - data_first : 3 * count : 3]
         if crlf:  # each line ends with its CR (a lone LF leaves a line without one; lone CRs
             # inside lines are counted below); heads lose it here, payloads when cut out
-            if not (all(map(bytes.endswith, heads, repeat(b"\r")))
-                    and all(map(bytes.endswith, datas, repeat(b"\r")))):
+            if not (all(head.endswith(b"\r") for head in heads)
+                    and all(line.endswith(b"\r") for line in datas)):
                 count = next(k for k in range(count)
                              if not (heads[k].endswith(b"\r") and datas[k].endswith(b"\r")))
                 del heads[count:], datas[count:]
-            heads = list(map(_BEFORE_CR, heads))
+            heads = [head[:-1] for head in heads]
         if field == b"id: ":
-            fits = all(map(bytes.startswith, heads, repeat(field))) and (
+            fits = all(head.startswith(field) for head in heads) and (
                 _NUL not in b"".join(heads))
         else:
             cached = _cached_names(heads)
             fits = cached is not None
-        if not fits or not all(map(bytes.startswith, datas, repeat(prefix))) or (
-                skip == 5 and any(map(bytes.startswith, datas, repeat(b"data: ")))):
+        # compiled loops (startswith is a C call), not all(map(bytes.startswith, ...)), which
+        # parses its arguments line by line
+        if not fits or not all(line.startswith(prefix) for line in datas) or (
+                skip == 5 and any(line.startswith(b"data: ") for line in datas)):
             count = _field_prefix(heads, datas, field, prefix)
             del heads[count:], datas[count:]
         if field == b"id: ":
@@ -665,7 +654,8 @@ class SSEFramer:
         else:
             names = cached[:count] if cached is not None else list(map(_name_of, heads))
             ids = None
-        payloads = list(map(_AFTER_DATA[skip, crlf], datas))
+        # compiled slices: no slice object per line, as ``map(itemgetter(slice))`` makes
+        payloads = [line[skip:-1] for line in datas] if crlf else [line[skip:] for line in datas]
         if 3 * count == last and not lines[last]:
             used = size  # the run is the whole read: no need to add its lines up
         else:  # the field lines, the data lines (their CRs still on), and every line end
@@ -679,7 +669,7 @@ class SSEFramer:
                                  or max(map(len, heads)) > self._max + _PREFIX):
             return 0  # the general loop raises for the oversized event or line
         out.append(PayloadRun(payloads, self._count, self._base, self._last_id, self._retry,
-                                names, around, list(map(len, heads)), ids, used))
+                              names, around, [len(head) for head in heads], ids, used))
         if ids:
             self._last_id = ids[-1]
         self._count += count
@@ -761,7 +751,7 @@ class SSEFramer:
         if len(region) > self._max and max(map(len, payloads)) > self._max:
             return  # let the general loop raise for the oversized event
         out.append(PayloadRun(payloads, self._count, self._base + pos, self._last_id,
-                                self._retry, size=end + 2 - pos))
+                              self._retry, size=end + 2 - pos))
         index = self._count + len(payloads)
         self._count = index
         self._pos = self._scan = self._block_start = end + 2
