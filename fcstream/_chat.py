@@ -540,8 +540,10 @@ class ChatAccumulator(Accumulator):
         if choices:
             for choice in choices:
                 self._choice(msg, choice, out)
+        usage = chunk.usage
         if (
-            chunk.usage is not _ABSENT
+            (usage is not _ABSENT and len(usage) != 4)  # present and not null (nor a 4-byte
+            # value, which cannot be usage either: _rest would find nothing to say)
             or chunk.x_groq is not _ABSENT
             or chunk.error is not _ABSENT
             or choices is None
