@@ -542,8 +542,7 @@ class ChatAccumulator(Accumulator):
                 self._choice(msg, choice, out)
         usage = chunk.usage
         if (
-            (usage is not _ABSENT and len(usage) != 4)  # present and not null (nor a 4-byte
-            # value, which cannot be usage either: _rest would find nothing to say)
+            (usage is not _ABSENT and len(usage) != 4)  # 4 bytes: null, or nothing _rest reads
             or chunk.x_groq is not _ABSENT
             or chunk.error is not _ABSENT
             or choices is None

@@ -100,8 +100,8 @@ _COMPARE_RAW_AT: Final = 16 * 1024
 deltas built (``ArgumentBuffer.equals_json``); smaller ones are simply decoded."""
 _KEEP_AGREED_BELOW: Final = 256 * 1024
 """A closing event's token under this size that agreed with the call's text is kept
-(``_Call.agreed``): the item and the final output repeat it, and a byte compare is ten times
-cheaper than encoding the text again. A bigger one is compared each time: kept, it would
+(``_Call.agreed``): the item and the final output repeat it, and a byte compare costs an
+eighth of encoding the text again. A bigger one is compared each time: kept, it would
 hold a second copy of a megabyte call for the rest of the stream."""
 _ENCODE: Final = msgspec.json.Encoder()
 

@@ -191,7 +191,9 @@ def _plain_blocks(pieces: list[bytes], skip: int) -> int:
     for k, piece in enumerate(pieces):
         lf = piece.find(b"\n")
         if lf >= 0:
-            if piece.startswith(b"\n\n", lf):
+            # a blank line after the data line: inside the piece, or the piece's last byte
+            # then the split's first (a stray blank line before the next block)
+            if lf == len(piece) - 1 or piece.startswith(b"\n\n", lf):
                 pieces[k] = piece[:lf]
                 del pieces[k + 1 :]
                 return at + lf + 2

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+import fcstream
 from fcstream import SSEFramer, SSEMessage, StreamFormatError
 from fcstream._runs import messages_of, offset_at, rest_from
 from fcstream._sse import PayloadRun, Unterminated
@@ -539,6 +540,27 @@ def test_an_odd_block_after_plain_events_ends_their_run_there(between: bytes) ->
     expected = frame(byte_by_byte(data))
     assert (messages, rest) == expected
     assert [m.data for m in messages] == [d for _, d, _, _ in whatwg(data)]
+
+
+@pytest.mark.parametrize("first", [0, 1])
+@pytest.mark.parametrize("extra", [b"\n", b"\n\n", b"\n\n\n"])
+def test_stray_blank_lines_between_plain_blocks(first: int, extra: bytes) -> None:
+    """A blank line more after a plain block dispatches nothing. The split at ``\\n\\ndata:``
+    leaves that block's payload ending in its line end: it is still a plain event, and every
+    run the framer hands out holds events (an empty one crashed the parser)."""
+    blocks = [b'data: {"n":%d}\n\n' % n for n in range(4)]
+    data = b"".join(block + (extra if n >= first else b"") for n, block in enumerate(blocks))
+    items = SSEFramer().feed_items(data)
+    assert all(m.data for item in items
+               for m in (messages_of(item) if isinstance(item, PayloadRun) else [item]))
+    assert all(item.payloads for item in items if isinstance(item, PayloadRun))
+    messages, rest = frame([data])
+    assert (messages, rest) == frame(byte_by_byte(data))
+    assert [m.data for m in messages] == [d for _, d, _, _ in whatwg(data)]
+    assert [m.data for m in messages] == [b'{"n":%d}' % n for n in range(4)]
+    parser = fcstream.StreamParser(strict=False)
+    parser.feed(data)
+    parser.finish()
 
 
 @pytest.mark.parametrize(("step", "eol"), [(1, b"\n"), (3, b"\n"), (1, b"\r\n"), (3, b"\r")])
