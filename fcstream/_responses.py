@@ -696,6 +696,14 @@ class ResponsesAccumulator(Accumulator):
             call.args = _ARGUMENT_BUFFER()
             call.args.add(text)
 
+    def stream_done(self, out: list[Event], event_index: int, status: str,
+                    leftover: bytes = b"") -> None:
+        """No closing event can follow the end: the calls' kept tokens go (a parser kept for
+        its ``calls`` would hold them)."""
+        for call in self._calls:
+            cast(_Call, call).agreed = None
+        super().stream_done(out, event_index, status, leftover)
+
     def _item_text(
         self, msg: SSEMessage, call: _Call, item: wire.Item, out: list[Event],
         closing: bool = True

@@ -357,6 +357,19 @@ def test_closing_bytes_that_agreed_stand_only_for_the_same_text() -> None:
     assert parser.calls[0].arguments == '{"a":1}'
 
 
+def test_no_call_keeps_a_closing_token_once_the_stream_ends() -> None:
+    text = json.dumps({"text": "x" * 20_000})
+    data = sse(CREATED, added(0, fc("fc_1", "call_1", "f")), delta(0, text), args_done(0, text),
+               item_done(0, fc("fc_1", "call_1", "f", text, "completed")))
+    parser = StreamParser()
+    parser.feed(data)
+    calls = parser._acc._calls  # type: ignore[union-attr]
+    assert calls[0].agreed is not None  # kept while the final output may still repeat it
+    parser.feed(sse(completed([fc("fc_1", "call_1", "f", text, "completed")])))
+    assert [c.agreed for c in calls] == [None]
+    assert parser.calls[0].arguments == text
+
+
 def test_an_opening_items_text_is_not_remembered_as_final() -> None:
     """``output_item.added`` may carry the arguments so far (empty): the deltas change them
     after it, so a ``.done`` with those same bytes still differs from what was built."""
