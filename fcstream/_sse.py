@@ -66,11 +66,21 @@ _NAMES: Final[dict[bytes, str]] = {}
 """``event: NAME`` lines seen by the fast path, decoded once (a stream has a handful)."""
 
 
+def _at(data: bytes, at: int, prefix: bytes) -> bool:
+    """``data.startswith(prefix, at)`` as a compiled loop over the prefix's few bytes: the
+    method call parses its arguments and boxes ``at``, several times per network read."""
+    if at < 0:
+        at = max(at + len(data), 0)
+    if at + len(prefix) > len(data):
+        return False
+    return all(data[at + k] == prefix[k] for k in range(len(prefix)))
+
+
 def _data_prefix(data: bytes, at: int) -> bytes | None:
     """The ``data:`` prefix of the line at ``at``: with its space, without one, or ``None``."""
-    if data.startswith(b"data: ", at):
+    if _at(data, at, b"data: "):
         return b"data: "
-    return b"data:" if data.startswith(b"data:", at) else None
+    return b"data:" if _at(data, at, b"data:") else None
 
 
 def _spaced(payloads: list[bytes]) -> bool:
@@ -253,7 +263,7 @@ def _block_end(data: bytes, start: int, eol: bytes) -> int:
     find = data.find
     at = find(b"\n", start)
     while at >= 0:
-        if data.startswith(eol, at + 1):
+        if _at(data, at + 1, eol):
             return at + 1 + len(eol)
         at = find(b"\n", at + 1)
     return -1
@@ -457,8 +467,8 @@ class SSEFramer:
             pos = used
             while (end := _block_end(data, pos, eol)) >= 0:
                 pos = end
-                if (data.startswith(b"data:", pos) or data.startswith(b"event: ", pos)
-                        or data.startswith(b"id: ", pos)):
+                if (_at(data, pos, b"data:") or _at(data, pos, b"event: ")
+                        or _at(data, pos, b"id: ")):
                     break
             if pos == used or not retries:
                 data = rest
@@ -520,7 +530,7 @@ class SSEFramer:
             return False
         start = 0
         while start < size:
-            if not (data.startswith(b"data:", start) or data.startswith(b"event: ", start)):
+            if not (_at(data, start, b"data:") or _at(data, start, b"event: ")):
                 return False
             start = data.find(b"\n", start) + 1
             if not start:
@@ -586,9 +596,9 @@ class SSEFramer:
         at = second if data_first else 0  # where the field line starts
         if data_first and not second:
             return 0
-        if data.startswith(b"event: ", at):
+        if _at(data, at, b"event: "):
             field = b"event: "
-        elif data.startswith(b"id: ", at):  # gateways that number their events (S03)
+        elif _at(data, at, b"id: "):  # gateways that number their events (S03)
             field = b"id: "
         else:
             return 0
@@ -598,8 +608,9 @@ class SSEFramer:
         ends = 1 + crlf  # the size of a line end
         third -= crlf  # where the data line ends
         prefix = _data_prefix(data, 0 if data_first else second) if second else None
-        if prefix is None or not (data.startswith(eol + eol, third)
-                                  and data.startswith(eol, second - ends)):
+        if prefix is None or not (third >= 0 and _at(data, third, eol)
+                                  and _at(data, third + len(eol), eol)
+                                  and _at(data, second - ends, eol)):
             return 0  # the first block is not event + data: no split of the whole read
         skip = len(prefix)
         around = skip + 3 * ends
