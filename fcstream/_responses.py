@@ -919,6 +919,8 @@ class ResponsesAccumulator(Accumulator):
                     self._cut_short(msg, call, out)
                 elif completed or item.status == "completed":
                     self._finalize(msg, call, out)
+                else:  # a name the stream never sent before: the call starts, then is cut
+                    self._start(msg, call, out)
             elif call.ended:
                 self._cross_check(msg, where, call, item, out)
             else:
@@ -928,6 +930,7 @@ class ResponsesAccumulator(Accumulator):
                     self._settle(msg, call, text, where, out)
                 elif text is not None and text != call.args.text():
                     self._mismatch(msg, call, where, "arguments", call.args.text(), text, out)
+                self._start(msg, call, out)  # its name may come only now (its items were bad)
 
     def _raw_item(
         self, msg: SSEMessage, where: str, position: int, raw: msgspec.Raw, out: list[Event]

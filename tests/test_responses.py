@@ -451,6 +451,31 @@ def test_nameless_call_comes_back_incomplete() -> None:
         parse(data, strict=True)
 
 
+@pytest.mark.parametrize("status", ["incomplete", "in_progress"])
+def test_a_name_first_seen_in_the_terminal_output_starts_the_call_before_its_cut(
+    status: str,
+) -> None:
+    """Its items were unreadable (an id of the wrong type), so the cut response's output is the
+    first to name the call: ``CallStarted`` (and its text) still comes before
+    ``CallIncomplete``, as for every named call."""
+    bad = fc("fc_1", "call_1", "f") | {"id": 0}
+    cut = {"type": "response.incomplete", "response": {
+        "id": "resp_1", "model": "m", "status": "incomplete",
+        "incomplete_details": {"reason": "max_output_tokens"},
+        "output": [fc("fc_1", "call_1", "f", '{"a":', status)]}}
+    for output_index in (0, None):  # matched to the streamed call, or a new one
+        events, parser = parse(sse(CREATED, added(0, bad), delta(0, '{"a":'),
+                                   item_done(0, bad | {"status": status}), cut)
+                               if output_index == 0 else sse(CREATED, cut))
+        (end,) = ends(events)
+        assert isinstance(end, CallIncomplete)
+        (start,) = [e for e in events if isinstance(e, CallStarted)]
+        assert (start.name, start.index) == ("f", end.call.index)
+        assert events.index(start) < events.index(end)
+        text = "".join(e.delta for e in events if isinstance(e, ArgumentsDelta))
+        assert text == end.call.arguments == parser.calls[0].arguments == '{"a":'
+
+
 def test_name_on_done_event_is_used() -> None:
     payload = args_done(0, "{}")
     payload["name"] = "f"
