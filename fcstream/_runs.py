@@ -68,6 +68,7 @@ class PayloadRun:
         return (f"PayloadRun({len(self.payloads)} events from #{self.index}, "
                 f"byte {self.offset})")
 
+
 def offset_at(run: PayloadRun, k: int) -> int:
     """Where block ``k`` starts. Worked out only when asked: the hot paths need a block's
     offset only to report it or to hand it over on their slow path. The blocks between the
