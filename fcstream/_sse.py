@@ -128,8 +128,8 @@ def _one_event(data: bytes, index: int, offset: int, event_id: str, retry: int |
         if data.startswith(b"event: "):
             second = data.find(b"\n") + 1
             end = data.find(b"\n", second)
-            if end == len(data) - 2 and data[-1] == _LF and data.startswith(
-                    b"data: ", second) and end - second - 6 <= cap and (
+            if end == len(data) - 2 and data[-1] == _LF and _at(
+                    data, second, b"data: ") and end - second - 6 <= cap and (
                     second <= cap + _PREFIX and data.find(b"\r") < 0):
                 return PayloadRun([data[second + 6 : end]], index, offset, event_id, retry,
                                   [_name_of(data[: second - 1])], 9, [second - 1])
