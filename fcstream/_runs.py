@@ -96,8 +96,8 @@ def offset_at(run: PayloadRun, k: int) -> int:
     return run.offset + start
 
 
-def message_at(run: PayloadRun, k: int, offset: int = -1) -> SSEMessage:
-    """Event ``k`` as a message (``offset``: its start, when the caller knows it)."""
+def message_at(run: PayloadRun, k: int) -> SSEMessage:
+    """Event ``k`` as a message."""
     names = run.names
     ids = run.ids
     return _SSE_MESSAGE(
@@ -105,7 +105,7 @@ def message_at(run: PayloadRun, k: int, offset: int = -1) -> SSEMessage:
         run.payloads[k],
         ids[k] if ids is not None else run.event_id,
         run.retry,
-        offset if offset >= 0 else offset_at(run, k),
+        offset_at(run, k),
         run.index + k,
     )
 
